@@ -1,0 +1,4 @@
+//! Packet sources. Replay reads pcap/pcapng files; live capture (AF_XDP,
+//! AF_PACKET) feeds the same worker rings.
+
+pub mod file;

@@ -1,0 +1,414 @@
+//! The one configuration file (TOML). Every section rejects unknown keys;
+//! errors name the file, line and column. With no file the built-in
+//! defaults apply (`sensor config default` prints them).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Built-in default configuration, with every key documented.
+pub const DEFAULT_TOML: &str = include_str!("../../deploy/sensor.toml");
+
+/// A configuration file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+/// Whole-file configuration.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address groups usable by rules, e.g. `HOME_NET = ["10.0.0.0/8"]`.
+    /// Each entry is an address or CIDR, optionally negated with `!`.
+    pub vars: BTreeMap<String, Vec<Spanned<String>>>,
+    pub capture: CaptureConfig,
+    pub flow: FlowConfig,
+    pub stream: StreamConfig,
+    pub defrag: DefragConfig,
+    pub app_layer: AppLayerConfig,
+    pub ioc: IocConfig,
+    pub output: OutputConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// Capture and hand-off to workers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptureConfig {
+    /// Worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// Packets per batch handed from the capture thread to a worker.
+    pub batch_size: usize,
+    /// Batches each worker's ring holds before the hand-off waits (replay)
+    /// or drops (live).
+    pub ring_batches: usize,
+}
+
+/// Flow table bounds and per-state timeouts (seconds).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowConfig {
+    /// Most flows tracked at once (over all workers); past it the stalest
+    /// flow is evicted and counted.
+    pub max_flows: usize,
+    pub tcp_new_timeout: u64,
+    pub tcp_established_timeout: u64,
+    pub tcp_closed_timeout: u64,
+    pub udp_new_timeout: u64,
+    pub udp_established_timeout: u64,
+    pub icmp_timeout: u64,
+    pub other_timeout: u64,
+}
+
+/// TCP reassembly bounds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamConfig {
+    /// Out-of-order bytes held per direction of a connection.
+    pub max_buffered_bytes: usize,
+    /// Out-of-order segments held per direction.
+    pub max_segments: usize,
+}
+
+/// IP fragment reassembly bounds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefragConfig {
+    /// Datagrams being reassembled at once.
+    pub max_datagrams: usize,
+    /// Seconds an incomplete datagram is kept.
+    pub timeout: u64,
+}
+
+/// Application-layer parsers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppLayerConfig {
+    pub dns: bool,
+    pub http: bool,
+    pub tls: bool,
+    /// Bytes per direction inspected to recognise a protocol before the
+    /// flow is marked `failed` and reassembly stops.
+    pub probe_limit: usize,
+}
+
+/// Indicator feeds.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct IocConfig {
+    /// Plain lists or CSV/TSV files; `--ioc` adds more.
+    pub files: Vec<PathBuf>,
+    /// Refuse to start when any line is invalid (else: skip and report).
+    pub strict: bool,
+}
+
+/// EVE output.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    /// Directory for `eve.json` when `eve` is relative or unset.
+    pub log_dir: PathBuf,
+    /// EVE file name or path; `-` is standard output.
+    pub eve: String,
+    /// Record types to write.
+    pub types: EveTypes,
+    /// Records queued between workers and the writer.
+    pub queue: usize,
+}
+
+/// Which EVE record types are written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EveTypes {
+    pub alert: bool,
+    pub flow: bool,
+    pub dns: bool,
+    pub http: bool,
+    pub tls: bool,
+    pub anomaly: bool,
+}
+
+/// Prometheus endpoint.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Listen address for `/metrics` and `/healthz`; empty disables it.
+    /// `sensor replay` serves metrics only when `--metrics-addr` is given.
+    pub addr: String,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig {
+            workers: 0,
+            batch_size: 128,
+            ring_batches: 64,
+        }
+    }
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_flows: 1_000_000,
+            tcp_new_timeout: 60,
+            tcp_established_timeout: 600,
+            tcp_closed_timeout: 60,
+            udp_new_timeout: 30,
+            udp_established_timeout: 300,
+            icmp_timeout: 30,
+            other_timeout: 30,
+        }
+    }
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            max_buffered_bytes: 256 * 1024,
+            max_segments: 256,
+        }
+    }
+}
+
+impl Default for DefragConfig {
+    fn default() -> Self {
+        DefragConfig {
+            max_datagrams: 4096,
+            timeout: 60,
+        }
+    }
+}
+
+impl Default for AppLayerConfig {
+    fn default() -> Self {
+        AppLayerConfig {
+            dns: true,
+            http: true,
+            tls: true,
+            probe_limit: 2048,
+        }
+    }
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig {
+            log_dir: PathBuf::from("."),
+            eve: "eve.json".into(),
+            types: EveTypes::default(),
+            queue: 1024,
+        }
+    }
+}
+
+impl Default for EveTypes {
+    fn default() -> Self {
+        EveTypes {
+            alert: true,
+            flow: true,
+            dns: true,
+            http: true,
+            tls: true,
+            anomaly: true,
+        }
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+impl Config {
+    /// Parse and validate configuration text; `name` is used in errors.
+    pub fn from_str(name: &str, text: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let message = match e.span() {
+                Some(span) => format!("line {}: {}", line_of(text, span.start), e.message()),
+                None => e.message().to_string(),
+            };
+            ConfigError::Parse {
+                path: name.to_string(),
+                message,
+            }
+        })?;
+        cfg.validate(name, text)?;
+        Ok(cfg)
+    }
+
+    /// Read, parse and validate a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::from_str(&path.display().to_string(), &text)
+    }
+
+    fn validate(&self, name: &str, text: &str) -> Result<(), ConfigError> {
+        let invalid = |offset: usize, message: String| ConfigError::Invalid {
+            path: name.to_string(),
+            line: line_of(text, offset),
+            message,
+        };
+        for (var, entries) in &self.vars {
+            if !var
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            {
+                let at = text.find(var.as_str()).unwrap_or(0);
+                return Err(invalid(
+                    at,
+                    format!("variable name `{var}`: use upper-case letters, digits and `_` (e.g. OT_NET)"),
+                ));
+            }
+            for e in entries {
+                let v = e.get_ref().trim();
+                let body = v.strip_prefix('!').unwrap_or(v);
+                if parse_net(body).is_none() {
+                    return Err(invalid(
+                        e.span().start,
+                        format!("vars.{var}: `{v}` is not an IP address or CIDR (e.g. 10.0.0.0/8)"),
+                    ));
+                }
+            }
+        }
+        let pos = |key: &str| text.find(key).unwrap_or(0);
+        if self.capture.batch_size == 0 || self.capture.batch_size > 4096 {
+            return Err(invalid(
+                pos("batch_size"),
+                "capture.batch_size must be between 1 and 4096".into(),
+            ));
+        }
+        if self.capture.ring_batches == 0 {
+            return Err(invalid(
+                pos("ring_batches"),
+                "capture.ring_batches must be at least 1".into(),
+            ));
+        }
+        if self.capture.workers > 256 {
+            return Err(invalid(
+                pos("workers"),
+                "capture.workers must be at most 256".into(),
+            ));
+        }
+        if self.flow.max_flows < 1024 {
+            return Err(invalid(
+                pos("max_flows"),
+                "flow.max_flows must be at least 1024".into(),
+            ));
+        }
+        if self.output.queue == 0 {
+            return Err(invalid(
+                pos("queue"),
+                "output.queue must be at least 1".into(),
+            ));
+        }
+        if !self.metrics.addr.is_empty() && self.metrics.addr.parse::<SocketAddr>().is_err() {
+            return Err(invalid(
+                pos("addr"),
+                format!(
+                    "metrics.addr `{}` is not HOST:PORT (e.g. 127.0.0.1:9477)",
+                    self.metrics.addr
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Worker count with 0 resolved to the number of cores.
+    pub fn workers(&self) -> usize {
+        if self.capture.workers == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            self.capture.workers
+        }
+    }
+}
+
+/// An address or CIDR.
+pub fn parse_net(s: &str) -> Option<(IpAddr, u8)> {
+    match s.split_once('/') {
+        Some((a, l)) => {
+            let a: IpAddr = a.parse().ok()?;
+            let l: u8 = l.parse().ok()?;
+            let max = if a.is_ipv4() { 32 } else { 128 };
+            (l <= max).then_some((a, l))
+        }
+        None => {
+            let a: IpAddr = s.parse().ok()?;
+            Some((a, if a.is_ipv4() { 32 } else { 128 }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_default_parses_and_matches_builtin_defaults() {
+        let c = Config::from_str("default", DEFAULT_TOML).unwrap();
+        let d = Config::default();
+        assert_eq!(c.flow.max_flows, d.flow.max_flows);
+        assert_eq!(c.capture.batch_size, d.capture.batch_size);
+        assert_eq!(c.app_layer.probe_limit, d.app_layer.probe_limit);
+        assert!(c.vars.contains_key("HOME_NET"));
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let e = Config::from_str("site.toml", "[flow]\nmax_flows = 5000\nbogus = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("site.toml: line 3:"), "{e}");
+        assert!(e.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn bad_var_names_line() {
+        let e = Config::from_str(
+            "site.toml",
+            "[vars]\nHOME_NET = [\"10.0.0.0/8\",\n  \"10.1.2.300\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("site.toml:3:"), "{e}");
+        assert!(e.contains("10.1.2.300"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_rejected() {
+        for (text, want) in [
+            ("[capture]\nbatch_size = 0\n", "batch_size"),
+            ("[metrics]\naddr = \"nope\"\n", "metrics.addr"),
+            ("[flow]\nmax_flows = 10\n", "max_flows"),
+            ("[flow]\nmax_flows = \"many\"\n", "line 2"),
+        ] {
+            let e = Config::from_str("x.toml", text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?} -> {e}");
+        }
+    }
+}

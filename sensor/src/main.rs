@@ -1,0 +1,346 @@
+//! `sensor`: the command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use rules::ioc::{IocSet, IocSetBuilder};
+
+use sensor::capture::file::FileError;
+use sensor::config::{Config, DEFAULT_TOML};
+use sensor::metrics::Metrics;
+use sensor::output::EveTarget;
+use sensor::pipeline::{self, RunSpec};
+
+/// Exit codes (also in `--help`).
+mod exit {
+    /// Bad usage, configuration, IOC file in strict mode, or an input file
+    /// that cannot be read at all (missing, not a capture, unknown link type).
+    pub const BAD_INPUT: u8 = 2;
+    /// The run finished but part of an input was unreadable (truncated file,
+    /// corrupt record): everything before the damage was processed.
+    pub const PARTIAL_INPUT: u8 = 3;
+    /// Anything else went wrong at run time (e.g. the EVE file could not be
+    /// written).
+    pub const RUNTIME: u8 = 1;
+}
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  run-time failure (e.g. the EVE output could not be written)
+  2  bad usage, configuration or IOC file (strict), or an input file that
+     cannot be read at all (missing, not pcap/pcapng, unsupported link type)
+  3  finished, but part of an input was unreadable (truncated file, corrupt
+     record length): everything before the damage was processed
+
+Examples:
+  sensor replay capture.pcap --ioc iocs.txt --eve -
+  sensor replay a.pcapng b.pcap --workers 4 --eve /var/log/sensor/eve.json
+  sensor ioc check feeds/*.txt
+  sensor config check /etc/sensor/sensor.toml";
+
+/// Passive network sensor for OT/ICS and enterprise traffic: decodes
+/// traffic, tracks flows, matches IOC feeds and writes Suricata EVE JSON.
+#[derive(Parser)]
+#[command(name = "sensor", version, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Read pcap/pcapng files through the same pipeline live capture uses.
+    Replay(ReplayArgs),
+    /// Check or print the configuration file.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Load IOC files and report what was loaded and what was skipped.
+    #[command(subcommand)]
+    Ioc(IocCmd),
+}
+
+/// Options shared by replay and live capture.
+#[derive(Args, Debug)]
+struct CommonArgs {
+    /// Configuration file (TOML). Without it the built-in defaults apply.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// EVE JSON output file; `-` for standard output. Default: eve.json in
+    /// the log directory.
+    #[arg(long, value_name = "PATH")]
+    eve: Option<String>,
+    /// Directory for outputs given as relative names.
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
+    /// IOC file (plain list or CSV/TSV); repeat for several.
+    #[arg(long = "ioc", value_name = "FILE")]
+    ioc: Vec<PathBuf>,
+    /// Fail on the first invalid IOC line instead of skipping it.
+    #[arg(long)]
+    strict: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'w', value_name = "N")]
+    workers: Option<usize>,
+    /// Serve Prometheus /metrics and /healthz here (replay: off unless given).
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ReplayArgs {
+    /// Capture files (pcap or pcapng), processed in order.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// No progress bar.
+    #[arg(long)]
+    no_progress: bool,
+    /// No summary on standard error.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Parse and validate a configuration file.
+    Check {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Print the built-in default configuration (every key, documented).
+    Default,
+}
+
+#[derive(Subcommand)]
+enum IocCmd {
+    /// Load IOC files, print counts by type and every skipped line.
+    Check {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Treat any invalid line as an error.
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+/// An error with the exit code it maps to.
+struct Failure {
+    code: u8,
+    err: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        let err = e.into();
+        let code = if err.downcast_ref::<FileError>().is_some() {
+            exit::BAD_INPUT
+        } else {
+            exit::RUNTIME
+        };
+        Failure { code, err }
+    }
+}
+
+fn bad_input(err: anyhow::Error) -> Failure {
+    Failure {
+        code: exit::BAD_INPUT,
+        err,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SENSOR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let r = match cli.cmd {
+        Cmd::Replay(a) => replay(a),
+        Cmd::Config(ConfigCmd::Check { file }) => config_check(&file),
+        Cmd::Config(ConfigCmd::Default) => {
+            print!("{DEFAULT_TOML}");
+            Ok(0)
+        }
+        Cmd::Ioc(IocCmd::Check { files, strict }) => ioc_check(&files, strict),
+    };
+    match r {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("error: {:#}", f.err);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config, Failure> {
+    match path {
+        Some(p) => Config::load(p).map_err(|e| bad_input(e.into())),
+        None => Config::from_str("built-in default", DEFAULT_TOML).map_err(|e| bad_input(e.into())),
+    }
+}
+
+fn config_check(file: &Path) -> Result<u8, Failure> {
+    let c = load_config(Some(file))?;
+    println!(
+        "{}: OK ({} address variables, {} IOC files, workers {})",
+        file.display(),
+        c.vars.len(),
+        c.ioc.files.len(),
+        c.workers()
+    );
+    Ok(0)
+}
+
+/// Load IOC files, reporting per file; strict mode fails on a bad line.
+fn load_iocs(
+    files: &[PathBuf],
+    strict: bool,
+    metrics: Option<&Metrics>,
+    verbose: bool,
+) -> Result<IocSet, Failure> {
+    let mut b = IocSetBuilder::default();
+    for f in files {
+        let rep = b.load_file(f, strict).map_err(|e| bad_input(e.into()))?;
+        let kinds: Vec<String> = rep
+            .loaded_by_kind
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| format!("{} {n}", k.as_str()))
+            .collect();
+        eprintln!(
+            "ioc: {}: loaded {} ({}), skipped {} lines, {} duplicates",
+            f.display(),
+            rep.loaded_by_kind.iter().map(|(_, n)| n).sum::<usize>(),
+            kinds.join(", "),
+            rep.skipped.len(),
+            rep.duplicates
+        );
+        let shown = if verbose { usize::MAX } else { 5 };
+        for s in rep.skipped.iter().take(shown) {
+            eprintln!(
+                "ioc: {}:{}: skipped: {} ({:?})",
+                f.display(),
+                s.line,
+                s.reason,
+                s.text
+            );
+        }
+        if rep.skipped.len() > shown {
+            eprintln!(
+                "ioc: {}: ... and {} more skipped lines (`sensor ioc check {}` lists all)",
+                f.display(),
+                rep.skipped.len() - shown,
+                f.display()
+            );
+        }
+        if let Some(m) = metrics {
+            m.ioc_skipped_lines.inc_by(rep.skipped.len() as u64);
+        }
+    }
+    let set = b.build();
+    if let Some(m) = metrics {
+        for (k, n) in set.count_by_kind() {
+            m.ioc_indicators
+                .with_label_values(&[k.as_str()])
+                .set(n as i64);
+        }
+    }
+    Ok(set)
+}
+
+fn ioc_check(files: &[PathBuf], strict: bool) -> Result<u8, Failure> {
+    let set = load_iocs(files, strict, None, true)?;
+    println!("total indicators: {}", set.len());
+    for (k, n) in set.count_by_kind() {
+        println!("  {:<10} {n}", k.as_str());
+    }
+    Ok(0)
+}
+
+fn serve_metrics(addr: &str, metrics: Metrics) -> Result<(), Failure> {
+    let server = tiny_http::Server::http(addr)
+        .map_err(|e| bad_input(anyhow::anyhow!("--metrics-addr {addr}: cannot listen: {e}")))?;
+    std::thread::Builder::new()
+        .name("metrics".into())
+        .spawn(move || {
+            for req in server.incoming_requests() {
+                let (status, body, ctype) = match req.url() {
+                    "/metrics" => (200, metrics.render(), "text/plain; version=0.0.4"),
+                    "/healthz" => (200, "ok\n".to_string(), "text/plain"),
+                    _ => (
+                        404,
+                        "not found: try /metrics or /healthz\n".to_string(),
+                        "text/plain",
+                    ),
+                };
+                let mut resp = tiny_http::Response::from_string(body).with_status_code(status);
+                if let Ok(h) = tiny_http::Header::from_bytes(&b"Content-Type"[..], ctype.as_bytes())
+                {
+                    resp.add_header(h);
+                }
+                let _ = req.respond(resp);
+            }
+        })
+        .context("starting the metrics thread")?;
+    Ok(())
+}
+
+fn replay(a: ReplayArgs) -> Result<u8, Failure> {
+    let c = &a.common;
+    let mut cfg = load_config(c.config.as_deref())?;
+    if let Some(w) = c.workers {
+        if w == 0 || w > 256 {
+            return Err(bad_input(anyhow::anyhow!(
+                "--workers must be between 1 and 256"
+            )));
+        }
+        cfg.capture.workers = w;
+    }
+    if let Some(d) = &c.log_dir {
+        cfg.output.log_dir = d.clone();
+    }
+    if let Some(e) = &c.eve {
+        cfg.output.eve = e.clone();
+    }
+    let metrics = Metrics::new();
+    if let Some(addr) = &c.metrics_addr {
+        serve_metrics(addr, metrics.clone())?;
+    }
+    let mut ioc_files = cfg.ioc.files.clone();
+    ioc_files.extend(c.ioc.iter().cloned());
+    let ioc = load_iocs(
+        &ioc_files,
+        c.strict || cfg.ioc.strict,
+        Some(&metrics),
+        false,
+    )?;
+    let eve = EveTarget::resolve(&cfg.output.eve, &cfg.output.log_dir);
+    let workers = cfg.workers();
+    let spec = RunSpec {
+        cfg: Arc::new(cfg),
+        ioc: Arc::new(ioc),
+        metrics: metrics.clone(),
+        eve,
+        workers,
+        progress: !a.no_progress,
+    };
+    let summary = pipeline::replay(spec, &a.files)?;
+    if !a.quiet {
+        eprint!("{}", summary.render(&metrics));
+    }
+    if summary.writer.error.is_some() {
+        return Ok(exit::RUNTIME);
+    }
+    if !summary.input_errors.is_empty() {
+        return Ok(exit::PARTIAL_INPUT);
+    }
+    Ok(0)
+}

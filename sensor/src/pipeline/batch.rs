@@ -1,0 +1,61 @@
+//! What crosses from the capture thread to a worker: a batch of packet
+//! references into shared memory (the capture file's map) or into the
+//! batch's own buffer (reassembled datagrams, live frames).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use memmap2::Mmap;
+
+use crate::decode::LinkType;
+
+/// One packet of a batch.
+#[derive(Clone, Copy, Debug)]
+pub struct Pkt {
+    /// Offset of the packet bytes in the shared map, or in `Batch::owned`.
+    pub off: usize,
+    pub len: u32,
+    pub ts_ns: u64,
+    /// 1-based packet number in the input (EVE `pcap_cnt`).
+    pub pcap_cnt: u64,
+    pub link: LinkType,
+    /// Bytes live in `Batch::owned` (then `vlan` carries the tags of the
+    /// frame the datagram was reassembled from).
+    pub owned: bool,
+    pub vlan: [u16; 2],
+    pub vlan_count: u8,
+}
+
+/// A batch of packets for one worker.
+pub struct Batch {
+    pub shared: Option<Arc<Mmap>>,
+    pub owned: Vec<u8>,
+    pub pkts: Vec<Pkt>,
+    /// When the first packet of the batch was read (alert latency).
+    pub read_at: Instant,
+}
+
+impl Batch {
+    pub fn new(shared: Option<Arc<Mmap>>, cap: usize) -> Batch {
+        Batch {
+            shared,
+            owned: Vec::new(),
+            pkts: Vec::with_capacity(cap),
+            read_at: Instant::now(),
+        }
+    }
+
+    /// The bytes of packet `p` of this batch.
+    #[inline]
+    pub fn data(&self, p: &Pkt) -> &[u8] {
+        let src: &[u8] = if p.owned {
+            &self.owned
+        } else {
+            match &self.shared {
+                Some(m) => m,
+                None => &[],
+            }
+        };
+        src.get(p.off..p.off + p.len as usize).unwrap_or(&[])
+    }
+}

@@ -1,0 +1,444 @@
+//! The pipeline: a capture thread hands batches to N workers chosen by the
+//! symmetric flow hash, through bounded lock-free rings (crossbeam array
+//! channels); workers hand serialised EVE records to the writer.
+//!
+//! In replay the hand-off waits when a ring is full (nothing is lost); in
+//! live capture the same hand-off counts a drop with reason `ring_full`.
+
+pub mod batch;
+pub mod worker;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossbeam_channel::{Sender, TrySendError};
+use prometheus::core::Collector;
+use rules::ioc::IocSet;
+
+use crate::capture::file::{CaptureFile, RecordError};
+use crate::config::Config;
+use crate::decode::defrag::{DefragConfig, Defragmenter};
+use crate::decode::{self, Decoded};
+use crate::flow::FlowKey;
+use crate::metrics::Metrics;
+use crate::output::{self, EveTarget, WriterReport};
+use batch::{Batch, Pkt};
+use worker::{Worker, WorkerSetup};
+
+/// How the capture thread hands batches over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandOff {
+    /// Wait for room (replay: lose nothing).
+    Wait,
+    /// Drop and count (live: never stall the capture).
+    Drop,
+}
+
+/// What a replay did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub packets: u64,
+    pub bytes: u64,
+    pub wall: Duration,
+    pub flows: u64,
+    pub alerts: u64,
+    pub anomalies: u64,
+    pub dropped: u64,
+    pub records: u64,
+    pub input_errors: Vec<String>,
+    pub writer: WriterReport,
+    pub workers: usize,
+}
+
+impl Summary {
+    pub fn pps(&self) -> f64 {
+        self.packets as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    pub fn gbps(&self) -> f64 {
+        self.bytes as f64 * 8.0 / self.wall.as_secs_f64().max(1e-9) / 1e9
+    }
+
+    /// Human summary for the end of a run.
+    pub fn render(&self, m: &Metrics) -> String {
+        let mut s = String::new();
+        use std::fmt::Write;
+        let _ = writeln!(
+            s,
+            "packets {}  bytes {}  wall {:.3}s  {:.0} pkt/s  {:.3} Gbit/s  workers {}",
+            self.packets,
+            self.bytes,
+            self.wall.as_secs_f64(),
+            self.pps(),
+            self.gbps(),
+            self.workers
+        );
+        let (n, p50, p99, max) = m.latency.snapshot();
+        let _ = writeln!(
+            s,
+            "flows {}  alerts {}  anomalies {}  drops {}  eve records {}  alert latency p50 {}us p99 {}us max {}us (n={})",
+            self.flows, self.alerts, self.anomalies, self.dropped, self.records, p50, p99, max, n
+        );
+        for f in m
+            .capture_dropped
+            .collect()
+            .iter()
+            .flat_map(|f| f.get_metric().iter())
+        {
+            let v = f.get_counter().get_value() as u64;
+            if v > 0 {
+                let reason = f.get_label().first().map(|l| l.value()).unwrap_or("?");
+                let _ = writeln!(s, "  dropped at capture, {reason}: {v}");
+            }
+        }
+        for f in m
+            .output_dropped
+            .collect()
+            .iter()
+            .flat_map(|f| f.get_metric().iter())
+        {
+            let v = f.get_counter().get_value() as u64;
+            if v > 0 {
+                let _ = writeln!(s, "  EVE records lost: {v}");
+            }
+        }
+        if let Some(kb) = peak_rss_kib() {
+            let _ = writeln!(s, "peak RSS {:.1} MiB", kb as f64 / 1024.0);
+        }
+        for e in &self.input_errors {
+            let _ = writeln!(s, "  input error: {e}");
+        }
+        if let Some(e) = &self.writer.error {
+            let _ = writeln!(s, "  EVE write error: {e}");
+        }
+        s
+    }
+}
+
+/// Everything a run needs, resolved from config and flags.
+pub struct RunSpec {
+    pub cfg: Arc<Config>,
+    pub ioc: Arc<IocSet>,
+    pub metrics: Metrics,
+    pub eve: EveTarget,
+    pub workers: usize,
+    pub progress: bool,
+}
+
+/// Start workers and the writer; returns the rings and a join function.
+struct Running {
+    clock: Arc<AtomicU64>,
+    rings: Vec<Sender<Batch>>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+    writer: std::thread::JoinHandle<WriterReport>,
+}
+
+fn start(spec: &RunSpec) -> anyhow::Result<Running> {
+    let (out_tx, writer) =
+        output::spawn_writer(&spec.eve, spec.cfg.output.queue, spec.metrics.clone())?;
+    let per_worker_flows = (spec.cfg.flow.max_flows / spec.workers).max(1024);
+    let clock = Arc::new(AtomicU64::new(0));
+    let mut rings = Vec::new();
+    let mut workers = Vec::new();
+    for id in 0..spec.workers {
+        let (tx, rx) = crossbeam_channel::bounded::<Batch>(spec.cfg.capture.ring_batches);
+        let w = Worker::new(WorkerSetup {
+            id,
+            cfg: spec.cfg.clone(),
+            ioc: spec.ioc.clone(),
+            metrics: spec.metrics.clone(),
+            out: out_tx.clone(),
+            max_flows: per_worker_flows,
+            clock: clock.clone(),
+        });
+        let h = std::thread::Builder::new()
+            .name(format!("worker-{id}"))
+            .spawn(move || w.run(rx))
+            .context("starting a worker thread")?;
+        rings.push(tx);
+        workers.push(h);
+    }
+    drop(out_tx);
+    Ok(Running {
+        clock,
+        rings,
+        workers,
+        writer,
+    })
+}
+
+/// The capture side of the hand-off: per-worker batches being filled.
+struct Dispatcher {
+    rings: Vec<Sender<Batch>>,
+    pending: Vec<Batch>,
+    batch_size: usize,
+    mode: HandOff,
+    metrics: Metrics,
+    dropped: u64,
+}
+
+impl Dispatcher {
+    fn new(rings: Vec<Sender<Batch>>, batch_size: usize, mode: HandOff, metrics: Metrics) -> Self {
+        let pending = (0..rings.len())
+            .map(|_| Batch::new(None, batch_size))
+            .collect();
+        Dispatcher {
+            rings,
+            pending,
+            batch_size,
+            mode,
+            metrics,
+            dropped: 0,
+        }
+    }
+
+    /// Point all pending batches at a new shared buffer (next file).
+    fn set_shared(&mut self, shared: Option<Arc<memmap2::Mmap>>) {
+        for i in 0..self.pending.len() {
+            self.flush(i);
+            self.pending[i].shared = shared.clone();
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, w: usize, p: Pkt) {
+        let b = &mut self.pending[w];
+        if b.pkts.is_empty() {
+            b.read_at = Instant::now();
+        }
+        b.pkts.push(p);
+        if b.pkts.len() >= self.batch_size {
+            self.flush(w);
+        }
+    }
+
+    fn push_owned(&mut self, w: usize, mut p: Pkt, bytes: &[u8]) {
+        let b = &mut self.pending[w];
+        p.off = b.owned.len();
+        p.len = bytes.len() as u32;
+        p.owned = true;
+        b.owned.extend_from_slice(bytes);
+        self.push(w, p);
+    }
+
+    fn flush(&mut self, w: usize) {
+        if self.pending[w].pkts.is_empty() {
+            return;
+        }
+        let shared = self.pending[w].shared.clone();
+        let b = std::mem::replace(&mut self.pending[w], Batch::new(shared, self.batch_size));
+        match self.mode {
+            HandOff::Wait => {
+                let _ = self.rings[w].send(b);
+            }
+            HandOff::Drop => match self.rings[w].try_send(b) {
+                Ok(()) => {}
+                Err(TrySendError::Full(b)) | Err(TrySendError::Disconnected(b)) => {
+                    let n = b.pkts.len() as u64;
+                    self.dropped += n;
+                    self.metrics
+                        .capture_dropped
+                        .with_label_values(&["ring_full"])
+                        .inc_by(n);
+                }
+            },
+        }
+    }
+
+    fn flush_all(&mut self) {
+        for i in 0..self.pending.len() {
+            self.flush(i);
+        }
+    }
+}
+
+/// Pick the worker for a frame (symmetric: both directions of a flow go to
+/// the same worker). Frames that are not IP, or do not decode, go to worker
+/// 0, which reports them.
+#[inline]
+fn worker_for(d: &Result<Decoded<'_>, decode::Anomaly>, n: usize) -> usize {
+    match d {
+        Ok(Decoded::Ip(p)) if n > 1 => (FlowKey::from_packet(p).0.hash() % n as u64) as usize,
+        _ => 0,
+    }
+}
+
+/// Replay capture files through the pipeline.
+pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
+    // Open every file first: a typo in the third name should not cost a
+    // half-finished run.
+    let mut opened = Vec::new();
+    for f in files {
+        opened.push(CaptureFile::open(f)?);
+    }
+    let total: u64 = opened.iter().map(|f| f.len()).sum();
+    let started = Instant::now();
+    let run = start(&spec)?;
+    let clock = run.clock.clone();
+    let mut disp = Dispatcher::new(
+        run.rings,
+        spec.cfg.capture.batch_size,
+        HandOff::Wait,
+        spec.metrics.clone(),
+    );
+    let n = spec.workers;
+    let mut defrag = Defragmenter::new(DefragConfig {
+        max_datagrams: spec.cfg.defrag.max_datagrams,
+        max_datagram_bytes: 65_535 + 60,
+        timeout_ns: spec.cfg.defrag.timeout.saturating_mul(1_000_000_000),
+    });
+    let bar = (spec.progress && std::io::stderr().is_terminal() && total > 20 << 20).then(|| {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let mut summary = Summary {
+        workers: n,
+        ..Default::default()
+    };
+    let mut pcap_cnt = 0u64;
+    let mut done_bytes = 0u64;
+    let mut last_expire = 0u64;
+    let mut max_ts = 0u64;
+    for file in &opened {
+        disp.set_shared(Some(file.map().clone()));
+        let map = file.map().clone();
+        let mut recs = file.records();
+        let mut since_bar = 0u32;
+        while let Some(r) = recs.next() {
+            let rec = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    record_error(&spec.metrics, &mut summary, file.path(), &e);
+                    break;
+                }
+            };
+            pcap_cnt += 1;
+            summary.packets += 1;
+            max_ts = max_ts.max(rec.ts_ns);
+            summary.bytes += rec.caplen as u64;
+            let data = &map[rec.offset..rec.offset + rec.caplen as usize];
+            let pkt = Pkt {
+                off: rec.offset,
+                len: rec.caplen,
+                ts_ns: rec.ts_ns,
+                pcap_cnt,
+                link: rec.link,
+                owned: false,
+                vlan: [0; 2],
+                vlan_count: 0,
+            };
+            let d = decode::decode(rec.link, data);
+            if let Ok(Decoded::Fragment(f)) = &d {
+                match defrag.insert(f, rec.ts_ns) {
+                    Ok(Some(dgram)) => {
+                        let w = match decode::decode_ip(&dgram, f.vlan, f.vlan_count) {
+                            r @ Ok(_) => worker_for(&r, n),
+                            Err(_) => 0,
+                        };
+                        let p = Pkt {
+                            vlan: f.vlan,
+                            vlan_count: f.vlan_count,
+                            ..pkt
+                        };
+                        disp.push_owned(w, p, &dgram);
+                    }
+                    Ok(None) => {}
+                    Err(a) => {
+                        spec.metrics
+                            .defrag_events
+                            .with_label_values(&[a.as_str()])
+                            .inc();
+                    }
+                }
+                if rec.ts_ns > last_expire + 1_000_000_000 {
+                    defrag.expire(rec.ts_ns);
+                    last_expire = rec.ts_ns;
+                }
+                continue;
+            }
+            disp.push(worker_for(&d, n), pkt);
+            since_bar += 1;
+            if since_bar >= 65_536 {
+                since_bar = 0;
+                if let Some(b) = &bar {
+                    b.set_position(done_bytes + recs.position());
+                }
+                spec.metrics.capture_packets.inc_by(65_536);
+            }
+        }
+        spec.metrics.capture_packets.inc_by(since_bar as u64);
+        if recs.unsupported_link > 0 {
+            spec.metrics
+                .capture_dropped
+                .with_label_values(&["unsupported_link_type"])
+                .inc_by(recs.unsupported_link);
+            summary.input_errors.push(format!(
+                "{}: {} packets on interfaces with an unsupported link type were skipped",
+                file.path().display(),
+                recs.unsupported_link
+            ));
+        }
+        done_bytes += file.len();
+    }
+    // Reassembled-fragment packets were counted when their fragments were read.
+    let ds = defrag.stats();
+    for (k, v) in [
+        ("reassembled", ds.reassembled),
+        ("timeout", ds.timeouts),
+        ("evicted_table_full", ds.evicted_table_full),
+        ("overlap", ds.overlaps),
+        ("too_large", ds.too_large),
+    ] {
+        if v > 0 {
+            spec.metrics.defrag_events.with_label_values(&[k]).inc_by(v);
+        }
+    }
+    spec.metrics.capture_bytes.inc_by(summary.bytes);
+    clock.store(max_ts, Ordering::Release);
+    disp.flush_all();
+    summary.dropped = disp.dropped;
+    drop(disp);
+    for w in run.workers {
+        if w.join().is_err() {
+            anyhow::bail!("a worker thread panicked (a bug: please report it with the capture)");
+        }
+    }
+    summary.writer = run
+        .writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the EVE writer thread panicked"))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    summary.wall = started.elapsed();
+    let m = &spec.metrics;
+    summary.flows = m.flows_created.get();
+    summary.alerts = Metrics::sum(&m.alerts);
+    summary.anomalies = Metrics::sum(&m.anomalies);
+    summary.records = summary.writer.records;
+    Ok(summary)
+}
+
+fn record_error(m: &Metrics, s: &mut Summary, path: &std::path::Path, e: &RecordError) {
+    m.capture_dropped.with_label_values(&["input_error"]).inc();
+    s.input_errors.push(format!("{}: {e}", path.display()));
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}

@@ -1,0 +1,1146 @@
+//! A worker thread: decode → flow table → TCP reassembly → app-layer parsers
+//! → IOC detection → EVE records. Each worker owns its flows; nothing on
+//! this path takes a lock or touches a shared atomic (metrics are folded in
+//! once per batch).
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+use hdrhistogram::Histogram;
+use rules::ioc::{Indicator, IocSet};
+
+use crate::config::Config;
+use crate::decode::{self, Anomaly, Decoded, Packet, L4};
+use crate::detect;
+use crate::flow::{community_id, EndReason, FlowKey, FlowTable, Lookup};
+use crate::metrics::Metrics;
+use crate::output::eve::{self, Endpoints, Header};
+use crate::output::OutChunk;
+use crate::pipeline::batch::{Batch, Pkt};
+use crate::proto::{self, AppEvent, AppParser, AppProto, Probe};
+use crate::stream::reassembly::{Chunk, HalfStream, StreamConfig, StreamStats};
+
+const TCP_FIN: u8 = 0x01;
+const TCP_SYN: u8 = 0x02;
+const TCP_RST: u8 = 0x04;
+const TCP_ACK: u8 = 0x10;
+
+/// Send the EVE buffer to the writer once it holds this much.
+const EVE_FLUSH_BYTES: usize = 256 * 1024;
+
+/// TCP connection state, coarse: what EVE's `tcp.state` reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TcpState {
+    None,
+    SynSent,
+    SynRecv,
+    Established,
+    FinWait,
+    Closed,
+}
+
+impl TcpState {
+    fn as_str(self) -> &'static str {
+        match self {
+            TcpState::None => "none",
+            TcpState::SynSent => "syn_sent",
+            TcpState::SynRecv => "syn_recv",
+            TcpState::Established => "established",
+            TcpState::FinWait => "fin_wait1",
+            TcpState::Closed => "closed",
+        }
+    }
+}
+
+/// Reassembly and parser state of a flow that is still inspected.
+struct AppFlow {
+    /// [to server, to client].
+    streams: [HalfStream; 2],
+    parser: Option<AppParser>,
+    probe: [Vec<u8>; 2],
+    probe_failed: [bool; 2],
+}
+
+/// One flow, as a worker tracks it.
+pub struct Flow {
+    flow_id: u64,
+    /// The initiator (client) is the key's `lo` side.
+    client_is_lo: bool,
+    start_ns: u64,
+    last_ns: u64,
+    /// [to server, to client].
+    pkts: [u64; 2],
+    bytes: [u64; 2],
+    tcp_flags: [u8; 2],
+    tcp: TcpState,
+    fins: u8,
+    icmp: Option<(u8, u8)>,
+    vlan: [u16; 2],
+    vlan_count: u8,
+    app_proto: AppProto,
+    /// Still reassembling/probing/parsing; false once the app layer is done
+    /// or failed (the rest of the flow is only counted).
+    inspect: bool,
+    app: Option<Box<AppFlow>>,
+    alerted: bool,
+    community_id: Option<Box<str>>,
+    /// DNS transactions: next id, and (dns id, tx id) of open requests.
+    dns_next_tx: u64,
+    dns_open: Vec<(u16, u64)>,
+}
+
+/// Plain per-worker counters, folded into [`Metrics`] after each batch.
+#[derive(Default)]
+struct Local {
+    packets: u64,
+    bytes: u64,
+    anomalies: Vec<(Anomaly, u64)>,
+    flows_created: u64,
+    flows_ended: [u64; 3],
+    flows_evicted: u64,
+    app_flows: Vec<(AppProto, u64)>,
+    app_events: Vec<(&'static str, u64)>,
+    alerts: Vec<((u8, &'static str), u64)>,
+    stream: StreamStats,
+}
+
+fn bump<K: PartialEq + Copy>(v: &mut Vec<(K, u64)>, k: K) {
+    match v.iter_mut().find(|(x, _)| *x == k) {
+        Some((_, n)) => *n += 1,
+        None => v.push((k, 1)),
+    }
+}
+
+/// Per-state idle timeouts in nanoseconds.
+struct Timeouts {
+    tcp_new: u64,
+    tcp_est: u64,
+    tcp_closed: u64,
+    udp_new: u64,
+    udp_est: u64,
+    icmp: u64,
+    other: u64,
+}
+
+/// Static settings a worker needs.
+pub struct WorkerSetup {
+    pub id: usize,
+    pub cfg: Arc<Config>,
+    pub ioc: Arc<IocSet>,
+    pub metrics: Metrics,
+    pub out: Sender<OutChunk>,
+    pub max_flows: usize,
+    /// Latest packet time the capture thread has read (ns); read at the end
+    /// to age the remaining flows consistently across workers.
+    pub clock: Arc<AtomicU64>,
+}
+
+pub struct Worker {
+    id_label: String,
+    cfg: Arc<Config>,
+    ioc: Arc<IocSet>,
+    metrics: Metrics,
+    out: Sender<OutChunk>,
+    flows: FlowTable<Flow>,
+    stream_cfg: StreamConfig,
+    timeouts: Timeouts,
+    now_ns: u64,
+    last_sweep_ns: u64,
+    eve: Vec<u8>,
+    eve_records: u64,
+    events: Vec<AppEvent>,
+    local: Local,
+    latency: Histogram<u64>,
+    read_at: Instant,
+    probe_limit: usize,
+    clock: Arc<AtomicU64>,
+}
+
+/// Which flow an app event or packet belongs to, and where it is going.
+struct Ctx {
+    ts_ns: u64,
+    pcap_cnt: u64,
+    to_server: bool,
+}
+
+impl Worker {
+    pub fn new(s: WorkerSetup) -> Worker {
+        let f = &s.cfg.flow;
+        let secs = |x: u64| x.saturating_mul(1_000_000_000);
+        let timeouts = Timeouts {
+            tcp_new: secs(f.tcp_new_timeout),
+            tcp_est: secs(f.tcp_established_timeout),
+            tcp_closed: secs(f.tcp_closed_timeout),
+            udp_new: secs(f.udp_new_timeout),
+            udp_est: secs(f.udp_established_timeout),
+            icmp: secs(f.icmp_timeout),
+            other: secs(f.other_timeout),
+        };
+        let stream_cfg = StreamConfig {
+            max_buffered_bytes: s.cfg.stream.max_buffered_bytes,
+            max_segments: s.cfg.stream.max_segments,
+        };
+        let probe_limit = s.cfg.app_layer.probe_limit;
+        Worker {
+            id_label: s.id.to_string(),
+            flows: FlowTable::new(s.max_flows),
+            ioc: s.ioc,
+            metrics: s.metrics,
+            out: s.out,
+            stream_cfg,
+            timeouts,
+            now_ns: 0,
+            last_sweep_ns: 0,
+            eve: Vec::with_capacity(EVE_FLUSH_BYTES + 4096),
+            eve_records: 0,
+            events: Vec::new(),
+            local: Local::default(),
+            latency: Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .unwrap_or_else(|_| unreachable!("constant bounds")),
+            read_at: Instant::now(),
+            probe_limit,
+            clock: s.clock,
+            cfg: s.cfg,
+        }
+    }
+
+    /// Run until the ring closes, then end every flow and flush.
+    pub fn run(mut self, rx: Receiver<Batch>) {
+        for batch in rx {
+            self.process_batch(&batch);
+        }
+        self.finish();
+    }
+
+    pub fn process_batch(&mut self, batch: &Batch) {
+        self.read_at = batch.read_at;
+        for p in &batch.pkts {
+            let data = batch.data(p);
+            self.process(p, data);
+        }
+        self.maybe_sweep();
+        self.flush_metrics();
+        if self.eve.len() >= EVE_FLUSH_BYTES {
+            self.flush_eve();
+        }
+    }
+
+    /// End all flows and flush everything (end of input, shutdown).
+    pub fn finish(&mut self) {
+        let end_ns = self.clock.load(Ordering::Acquire).max(self.now_ns);
+        let mut ended = Vec::new();
+        self.flows.drain(&mut |k, f| ended.push((k, f)));
+        for (k, f) in ended {
+            // A flow idle past its timeout at the end of input ended by
+            // timeout, whichever worker held it and whenever it last swept.
+            let reason =
+                if end_ns.saturating_sub(f.last_ns) > timeout_of(&self.timeouts, &f, k.proto) {
+                    EndReason::Timeout
+                } else {
+                    EndReason::Shutdown
+                };
+            self.end_flow(k, f, reason);
+        }
+        self.flush_metrics();
+        self.flush_eve();
+    }
+
+    fn flush_eve(&mut self) {
+        if self.eve.is_empty() {
+            return;
+        }
+        let bytes = std::mem::replace(&mut self.eve, Vec::with_capacity(EVE_FLUSH_BYTES + 4096));
+        let chunk = OutChunk {
+            bytes,
+            records: std::mem::take(&mut self.eve_records),
+        };
+        // The writer blocks us when it is behind (no silent loss); it only
+        // disconnects on shutdown, when there is nowhere left to write.
+        if let Err(e) = self.out.send(chunk) {
+            self.metrics
+                .output_dropped
+                .with_label_values(&["eve", "writer_gone"])
+                .inc_by(e.0.records);
+        }
+    }
+
+    fn flush_metrics(&mut self) {
+        let m = &self.metrics;
+        let l = &mut self.local;
+        m.worker_packets
+            .with_label_values(&[&self.id_label])
+            .inc_by(l.packets);
+        m.worker_bytes
+            .with_label_values(&[&self.id_label])
+            .inc_by(l.bytes);
+        l.packets = 0;
+        l.bytes = 0;
+        for (a, n) in l.anomalies.drain(..) {
+            m.anomalies.with_label_values(&[a.as_str()]).inc_by(n);
+        }
+        m.flows_created.inc_by(l.flows_created);
+        m.flows_active.add(l.flows_created as i64);
+        for (i, r) in ["timeout", "forced", "shutdown"].iter().enumerate() {
+            let n = l.flows_ended[i];
+            if n > 0 {
+                m.flows_ended.with_label_values(&[r]).inc_by(n);
+                m.flows_active.sub(n as i64);
+            }
+        }
+        l.flows_created = 0;
+        l.flows_ended = [0; 3];
+        m.flows_evicted.inc_by(l.flows_evicted);
+        l.flows_evicted = 0;
+        for (p, n) in l.app_flows.drain(..) {
+            m.app_flows.with_label_values(&[p.as_str()]).inc_by(n);
+        }
+        for (p, n) in l.app_events.drain(..) {
+            m.app_events.with_label_values(&[p]).inc_by(n);
+        }
+        for ((sev, src), n) in l.alerts.drain(..) {
+            m.alerts
+                .with_label_values(&[&sev.to_string(), src])
+                .inc_by(n);
+        }
+        let s = std::mem::take(&mut l.stream);
+        for (k, n) in [
+            ("gap", s.gaps),
+            ("out_of_order", s.out_of_order),
+            ("retransmission", s.retransmissions),
+            ("overlap", s.overlaps),
+            ("overlap_mismatch", s.overlap_mismatch),
+            ("buffer_overflow", s.buffer_overflows),
+            ("after_fin", s.after_fin),
+            ("out_of_window", s.out_of_window),
+        ] {
+            if n > 0 {
+                m.stream_events.with_label_values(&[k]).inc_by(n);
+            }
+        }
+        m.latency.merge(&mut self.latency);
+    }
+
+    fn maybe_sweep(&mut self) {
+        // Sweep in packet time, so replay ages flows as the capture did.
+        if self.now_ns < self.last_sweep_ns + 100_000_000 {
+            return;
+        }
+        self.last_sweep_ns = self.now_ns;
+        let now = self.now_ns;
+        let t = &self.timeouts;
+        let budget = (self.flows.len() / 64).max(256);
+        let mut ended = Vec::new();
+        self.flows.sweep(
+            budget,
+            &mut |slot| {
+                let Some(f) = slot.flow.as_ref() else {
+                    return false;
+                };
+                now.saturating_sub(slot.last_ns) > timeout_of(t, f, slot.key.proto)
+            },
+            &mut |k, f| ended.push((k, f)),
+        );
+        for (k, f) in ended {
+            self.end_flow(k, f, EndReason::Timeout);
+        }
+    }
+
+    #[inline]
+    fn process(&mut self, pkt: &Pkt, data: &[u8]) {
+        self.local.packets += 1;
+        self.local.bytes += data.len() as u64;
+        if pkt.ts_ns > self.now_ns {
+            self.now_ns = pkt.ts_ns;
+        }
+        let decoded = if pkt.owned {
+            decode::decode_ip(data, pkt.vlan, pkt.vlan_count)
+        } else {
+            decode::decode(pkt.link, data)
+        };
+        match decoded {
+            Ok(Decoded::Ip(p)) => self.packet(pkt, &p),
+            Ok(Decoded::Fragment(_)) => {
+                // The capture thread reassembles fragments; one that reaches
+                // a worker is a fragment inside a reassembled datagram.
+                // (nested fragments are not reassembled twice)
+            }
+            Ok(Decoded::Arp(_)) | Ok(Decoded::NonIp { .. }) => {}
+            Err(a) => self.anomaly(pkt, a),
+        }
+    }
+
+    fn anomaly(&mut self, pkt: &Pkt, a: Anomaly) {
+        bump(&mut self.local.anomalies, a);
+        if !self.cfg.output.types.anomaly {
+            return;
+        }
+        eve::begin_record(
+            &mut self.eve,
+            &Header {
+                ts_ns: pkt.ts_ns,
+                event_type: "anomaly",
+                flow_id: None,
+                pcap_cnt: Some(pkt.pcap_cnt),
+                ep: None,
+                vlan: &[],
+                community_id: None,
+                app_proto: None,
+                tx_id: None,
+            },
+        );
+        eve::member(&mut self.eve, "anomaly");
+        self.eve
+            .extend_from_slice(b"{\"type\":\"decode\",\"event\":");
+        eve::json_str(&mut self.eve, a.eve_event());
+        self.eve.extend_from_slice(b",\"layer\":");
+        eve::json_str(&mut self.eve, a.layer());
+        self.eve.push(b'}');
+        eve::end_record(&mut self.eve);
+        self.eve_records += 1;
+    }
+
+    fn packet(&mut self, pkt: &Pkt, p: &Packet<'_>) {
+        let (key, lo_to_hi) = FlowKey::from_packet(p);
+        let hash = key.hash();
+        let ts = pkt.ts_ns;
+        let tcp = match p.l4 {
+            L4::Tcp(t) => Some(t),
+            _ => None,
+        };
+        // Idle timeouts are applied when the next packet arrives, so the
+        // result does not depend on when a sweep happened to run (and so not
+        // on the worker count).
+        if let Some(idx) = self.flows.find(&key, hash) {
+            let last = self.flows.last_seen(idx);
+            let expired = self.flows.get_mut(idx).is_some_and(|f| {
+                ts.saturating_sub(last) > timeout_of(&self.timeouts, f, key.proto)
+            });
+            if expired {
+                if let Some((k, f)) = self.flows.remove(idx) {
+                    self.end_flow(k, f, EndReason::Timeout);
+                }
+            }
+        }
+        let mut evicted = Vec::new();
+        let lookup = self.flows.lookup_or_insert(
+            &key,
+            hash,
+            self.now_ns,
+            || {
+                // The initiator is the sender of the first packet, unless
+                // that packet is a SYN-ACK (we missed the SYN).
+                let synack =
+                    tcp.is_some_and(|t| t.flags & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK);
+                let client_is_lo = lo_to_hi != synack;
+                let icmp = match p.l4 {
+                    L4::Icmp { ty, code } | L4::Icmpv6 { ty, code } => Some((ty, code)),
+                    _ => None,
+                };
+                Flow {
+                    flow_id: flow_id(&key, ts),
+                    client_is_lo,
+                    start_ns: ts,
+                    last_ns: ts,
+                    pkts: [0; 2],
+                    bytes: [0; 2],
+                    tcp_flags: [0; 2],
+                    tcp: TcpState::None,
+                    fins: 0,
+                    icmp,
+                    vlan: p.vlan,
+                    vlan_count: p.vlan_count,
+                    app_proto: AppProto::Unknown,
+                    inspect: matches!(p.l4, L4::Tcp(_) | L4::Udp),
+                    app: None,
+                    alerted: false,
+                    community_id: None,
+                    dns_next_tx: 0,
+                    dns_open: Vec::new(),
+                }
+            },
+            &mut |k, f| evicted.push((k, f)),
+        );
+        for (k, f) in evicted {
+            self.local.flows_evicted += 1;
+            self.end_flow(k, f, EndReason::Evicted);
+        }
+        let (idx, created) = match lookup {
+            Lookup::Found(i) => (i, false),
+            Lookup::Created(i) => (i, true),
+        };
+        let Some(mut flow) = self
+            .flows
+            .get_mut(idx)
+            .map(|f| std::mem::replace(f, placeholder()))
+        else {
+            return;
+        };
+        let to_server = lo_to_hi == flow.client_is_lo;
+        let d = if to_server { 0 } else { 1 };
+        flow.pkts[d] += 1;
+        flow.bytes[d] += p.ip_len as u64;
+        flow.last_ns = ts.max(flow.last_ns);
+        let ctx = Ctx {
+            ts_ns: ts,
+            pcap_cnt: pkt.pcap_cnt,
+            to_server,
+        };
+        if created {
+            self.local.flows_created += 1;
+            self.check_addresses(&key, &mut flow, &ctx);
+        }
+        match p.l4 {
+            L4::Tcp(t) => {
+                flow.tcp_flags[d] |= t.flags;
+                update_tcp_state(&mut flow, t.flags, to_server);
+                if flow.inspect {
+                    self.tcp_app(&key, &mut flow, &ctx, t.seq, t.flags, p.payload);
+                }
+            }
+            L4::Udp if flow.inspect && !p.payload.is_empty() => {
+                self.udp_app(&key, &mut flow, &ctx, p.sport, p.dport, p.payload);
+            }
+            _ => {}
+        }
+        if let Some(slot) = self.flows.get_mut(idx) {
+            *slot = flow;
+        }
+        // A connection closed by RST or both FINs ends now (its record is
+        // written; late packets start a new flow, as in Suricata's closed
+        // state handling it would be reused).
+    }
+
+    /// IOC check of the two addresses, once per flow.
+    fn check_addresses(&mut self, key: &FlowKey, flow: &mut Flow, ctx: &Ctx) {
+        if self.ioc.is_empty() {
+            return;
+        }
+        for ip in [key.lo_ip(), key.hi_ip()] {
+            if let Some(ind) = self.ioc.match_ip(ip) {
+                let ind = ind.clone();
+                let ep = packet_endpoints(key, flow, ctx.to_server);
+                self.alert(key, flow, ctx, &ep, &ind, "ip", None);
+            }
+        }
+    }
+
+    fn tcp_app(
+        &mut self,
+        key: &FlowKey,
+        flow: &mut Flow,
+        ctx: &Ctx,
+        seq: u32,
+        flags: u8,
+        payload: &[u8],
+    ) {
+        let af = flow.app.get_or_insert_with(|| {
+            Box::new(AppFlow {
+                streams: [HalfStream::new(), HalfStream::new()],
+                parser: None,
+                probe: [Vec::new(), Vec::new()],
+                probe_failed: [false; 2],
+            })
+        });
+        let d = if ctx.to_server { 0 } else { 1 };
+        if flags & TCP_SYN != 0 {
+            af.streams[d].on_syn(seq);
+            if payload.is_empty() && flags & TCP_FIN == 0 {
+                return;
+            }
+        }
+        if payload.is_empty() && flags & TCP_FIN == 0 {
+            return;
+        }
+        // Data seq starts after the SYN's phantom byte.
+        let seq = if flags & TCP_SYN != 0 {
+            seq.wrapping_add(1)
+        } else {
+            seq
+        };
+        let server_port = if flow.client_is_lo {
+            key.hi_port
+        } else {
+            key.lo_port
+        };
+        let AppFlow {
+            streams,
+            parser,
+            probe,
+            probe_failed,
+        } = &mut **af;
+        let mut state = ProbeCtx {
+            parser,
+            probe,
+            probe_failed,
+            app_proto: &mut flow.app_proto,
+            events: &mut self.events,
+            to_server: ctx.to_server,
+            server_port,
+            limit: self.probe_limit,
+            detected: None,
+            cfg: &self.cfg,
+        };
+        streams[d].segment(
+            seq,
+            payload,
+            flags & TCP_FIN != 0,
+            &self.stream_cfg,
+            &mut self.local.stream,
+            &mut |c| state.chunk(c),
+        );
+        if let Some(p) = state.detected {
+            bump(&mut self.local.app_flows, p);
+        }
+        self.after_app(key, flow, ctx);
+    }
+
+    /// Account app-layer events and decide whether to keep inspecting.
+    fn after_app(&mut self, key: &FlowKey, flow: &mut Flow, ctx: &Ctx) {
+        let mut events = std::mem::take(&mut self.events);
+        for ev in &mut events {
+            self.app_event(key, flow, ctx, ev);
+        }
+        self.events = events;
+        self.events.clear();
+        let done = match &flow.app {
+            Some(af) => af.parser.as_ref().is_some_and(|p| p.is_done()),
+            None => false,
+        };
+        if done || flow.app_proto == AppProto::Failed {
+            // Nothing more to learn from this flow's bytes: free the
+            // reassembly state and only count from now on.
+            if flow.app_proto == AppProto::Failed {
+                bump(&mut self.local.app_flows, AppProto::Failed);
+            }
+            flow.inspect = false;
+            if let Some(mut af) = flow.app.take() {
+                if let Some(p) = af.parser.as_mut() {
+                    p.finish(&mut self.events);
+                }
+                let mut events = std::mem::take(&mut self.events);
+                for ev in &mut events {
+                    self.app_event(key, flow, ctx, ev);
+                }
+                self.events = events;
+                self.events.clear();
+            }
+        }
+    }
+
+    fn udp_app(
+        &mut self,
+        key: &FlowKey,
+        flow: &mut Flow,
+        ctx: &Ctx,
+        sport: u16,
+        dport: u16,
+        payload: &[u8],
+    ) {
+        if flow.app_proto == AppProto::Unknown {
+            let p = proto::probe_datagram(payload, sport, dport);
+            let p = if p == AppProto::Dns && !self.cfg.app_layer.dns {
+                AppProto::Unknown
+            } else {
+                p
+            };
+            if p == AppProto::Unknown {
+                flow.app_proto = AppProto::Failed;
+                flow.inspect = false;
+                bump(&mut self.local.app_flows, AppProto::Failed);
+                return;
+            }
+            flow.app_proto = p;
+            bump(&mut self.local.app_flows, p);
+        }
+        if flow.app_proto == AppProto::Dns {
+            match proto::dns::udp_event(payload, ctx.to_server) {
+                Ok(ev) => {
+                    let mut ev = AppEvent::Dns(ev);
+                    self.app_event(key, flow, ctx, &mut ev);
+                }
+                Err(_) => {
+                    bump(&mut self.local.app_events, "dns_malformed");
+                }
+            }
+        }
+    }
+
+    /// One decoded app-layer event: count, match, log.
+    fn app_event(&mut self, key: &FlowKey, flow: &mut Flow, ctx: &Ctx, ev: &mut AppEvent) {
+        bump(&mut self.local.app_events, ev.event_type());
+        // Transaction id and record direction.
+        let (tx_id, from_server) = match ev {
+            AppEvent::Dns(ref mut d) => {
+                let resp = d.is_response();
+                let id = d.id;
+                let tx = if resp {
+                    match flow.dns_open.iter().position(|(i, _)| *i == id) {
+                        Some(pos) => flow.dns_open.swap_remove(pos).1,
+                        None => {
+                            flow.dns_next_tx += 1;
+                            flow.dns_next_tx - 1
+                        }
+                    }
+                } else {
+                    let tx = flow.dns_next_tx;
+                    flow.dns_next_tx += 1;
+                    if flow.dns_open.len() >= 32 {
+                        flow.dns_open.remove(0);
+                    }
+                    flow.dns_open.push((id, tx));
+                    tx
+                };
+                d.tx_id = tx;
+                (tx, resp)
+            }
+            AppEvent::Http(h) => (h.tx_id(), false),
+            AppEvent::Tls(_) => (0, false),
+        };
+        let ep = packet_endpoints(key, flow, !from_server);
+        let hits: Vec<(Indicator, &'static str)> = detect::match_event(&self.ioc, ev)
+            .into_iter()
+            .map(|(i, w)| (i.clone(), w))
+            .collect();
+        for (ind, what) in &hits {
+            self.alert(key, flow, ctx, &ep, ind, what, Some((ev, tx_id)));
+        }
+        let enabled = match ev {
+            AppEvent::Dns(_) => self.cfg.output.types.dns,
+            AppEvent::Http(_) => self.cfg.output.types.http,
+            AppEvent::Tls(_) => self.cfg.output.types.tls,
+        };
+        if !enabled {
+            return;
+        }
+        let cid = community(flow, key);
+        let vlan = &flow.vlan[..flow.vlan_count as usize];
+        eve::begin_record(
+            &mut self.eve,
+            &Header {
+                ts_ns: ctx.ts_ns,
+                event_type: ev.event_type(),
+                flow_id: Some(flow.flow_id),
+                pcap_cnt: Some(ctx.pcap_cnt),
+                ep: Some(&ep),
+                vlan,
+                community_id: Some(&cid),
+                app_proto: None,
+                tx_id: Some(tx_id),
+            },
+        );
+        eve::member(&mut self.eve, ev.event_type());
+        eve::json_value(&mut self.eve, ev);
+        eve::end_record(&mut self.eve);
+        self.eve_records += 1;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn alert(
+        &mut self,
+        key: &FlowKey,
+        flow: &mut Flow,
+        ctx: &Ctx,
+        ep: &Endpoints,
+        ind: &Indicator,
+        what: &'static str,
+        event: Option<(&AppEvent, u64)>,
+    ) {
+        flow.alerted = true;
+        let severity = detect::severity(ind);
+        bump(&mut self.local.alerts, (severity, "ioc"));
+        let us = self.read_at.elapsed().as_micros().max(1) as u64;
+        let _ = self.latency.record(us.min(3_600_000_000));
+        if !self.cfg.output.types.alert {
+            return;
+        }
+        let cid = community(flow, key);
+        let app = (flow.app_proto != AppProto::Unknown && flow.app_proto != AppProto::Failed)
+            .then(|| flow.app_proto.as_str());
+        let vlan = &flow.vlan[..flow.vlan_count as usize];
+        eve::begin_record(
+            &mut self.eve,
+            &Header {
+                ts_ns: ctx.ts_ns,
+                event_type: "alert",
+                flow_id: Some(flow.flow_id),
+                pcap_cnt: Some(ctx.pcap_cnt),
+                ep: Some(ep),
+                vlan,
+                community_id: Some(&cid),
+                app_proto: app,
+                tx_id: event.map(|(_, t)| t),
+            },
+        );
+        eve::member(&mut self.eve, "alert");
+        detect::write_alert(&mut self.eve, ind, what, severity);
+        if let Some((ev, _)) = event {
+            eve::member(&mut self.eve, ev.event_type());
+            eve::json_value(&mut self.eve, ev);
+        }
+        eve::member(&mut self.eve, "flow");
+        let _ = std::io::Write::write_fmt(
+            &mut self.eve,
+            format_args!(
+                "{{\"pkts_toserver\":{},\"pkts_toclient\":{},\"bytes_toserver\":{},\"bytes_toclient\":{},\"start\":\"",
+                flow.pkts[0], flow.pkts[1], flow.bytes[0], flow.bytes[1]
+            ),
+        );
+        eve::write_ts(&mut self.eve, flow.start_ns);
+        self.eve.extend_from_slice(b"\"}");
+        eve::end_record(&mut self.eve);
+        self.eve_records += 1;
+    }
+
+    fn end_flow(&mut self, key: FlowKey, mut flow: Flow, reason: EndReason) {
+        self.local.flows_ended[match reason {
+            EndReason::Timeout => 0,
+            EndReason::Evicted => 1,
+            EndReason::Shutdown => 2,
+        }] += 1;
+        // Flush reassembly and parsers so the last transactions are logged.
+        let ctx = Ctx {
+            ts_ns: flow.last_ns,
+            pcap_cnt: 0,
+            to_server: true,
+        };
+        if let Some(mut af) = flow.app.take() {
+            let AppFlow {
+                streams,
+                parser,
+                probe,
+                probe_failed,
+            } = &mut *af;
+            let server_port = if flow.client_is_lo {
+                key.hi_port
+            } else {
+                key.lo_port
+            };
+            for (d, s) in streams.iter_mut().enumerate() {
+                let mut state = ProbeCtx {
+                    parser,
+                    probe,
+                    probe_failed,
+                    app_proto: &mut flow.app_proto,
+                    events: &mut self.events,
+                    to_server: d == 0,
+                    server_port,
+                    limit: self.probe_limit,
+                    detected: None,
+                    cfg: &self.cfg,
+                };
+                s.flush(&mut self.local.stream, &mut |c| state.chunk(c));
+                if let Some(p) = state.detected {
+                    bump(&mut self.local.app_flows, p);
+                }
+            }
+            if let Some(p) = parser.as_mut() {
+                p.finish(&mut self.events);
+            }
+            let mut events = std::mem::take(&mut self.events);
+            for ev in &mut events {
+                self.app_event(&key, &mut flow, &ctx, ev);
+            }
+            self.events = events;
+            self.events.clear();
+        }
+        if !self.cfg.output.types.flow {
+            return;
+        }
+        let cid = community(&mut flow, &key);
+        let ep = packet_endpoints(&key, &flow, true);
+        let app = match flow.app_proto {
+            AppProto::Unknown => None,
+            p => Some(p.as_str()),
+        };
+        let vlan = &flow.vlan[..flow.vlan_count as usize];
+        eve::begin_record(
+            &mut self.eve,
+            &Header {
+                ts_ns: flow.last_ns,
+                event_type: "flow",
+                flow_id: Some(flow.flow_id),
+                pcap_cnt: None,
+                ep: Some(&ep),
+                vlan,
+                community_id: Some(&cid),
+                app_proto: app,
+                tx_id: None,
+            },
+        );
+        let state = match flow.tcp {
+            TcpState::Closed => "closed",
+            TcpState::None | TcpState::SynSent => {
+                if flow.pkts[1] > 0 {
+                    "established"
+                } else {
+                    "new"
+                }
+            }
+            _ => "established",
+        };
+        let b = &mut self.eve;
+        eve::member(b, "flow");
+        let _ = std::io::Write::write_fmt(
+            b,
+            format_args!(
+                "{{\"pkts_toserver\":{},\"pkts_toclient\":{},\"bytes_toserver\":{},\"bytes_toclient\":{},\"start\":\"",
+                flow.pkts[0], flow.pkts[1], flow.bytes[0], flow.bytes[1]
+            ),
+        );
+        eve::write_ts(b, flow.start_ns);
+        b.extend_from_slice(b"\",\"end\":\"");
+        eve::write_ts(b, flow.last_ns);
+        let age = (flow.last_ns / 1_000_000_000).saturating_sub(flow.start_ns / 1_000_000_000);
+        let _ = std::io::Write::write_fmt(
+            b,
+            format_args!(
+                "\",\"age\":{age},\"state\":\"{state}\",\"reason\":\"{}\",\"alerted\":{}}}",
+                reason.as_str(),
+                flow.alerted
+            ),
+        );
+        if key.proto == 6 {
+            let all = flow.tcp_flags[0] | flow.tcp_flags[1];
+            eve::member(b, "tcp");
+            let _ = std::io::Write::write_fmt(
+                b,
+                format_args!(
+                    "{{\"tcp_flags\":\"{all:02x}\",\"tcp_flags_ts\":\"{:02x}\",\"tcp_flags_tc\":\"{:02x}\"",
+                    flow.tcp_flags[0], flow.tcp_flags[1]
+                ),
+            );
+            for (bit, name) in [
+                (0x01, "fin"),
+                (0x02, "syn"),
+                (0x04, "rst"),
+                (0x08, "psh"),
+                (0x10, "ack"),
+                (0x20, "urg"),
+                (0x40, "ecn"),
+                (0x80, "cwr"),
+            ] {
+                if all & bit != 0 {
+                    let _ = std::io::Write::write_fmt(b, format_args!(",\"{name}\":true"));
+                }
+            }
+            let _ = std::io::Write::write_fmt(
+                b,
+                format_args!(",\"state\":\"{}\"}}", flow.tcp.as_str()),
+            );
+        }
+        eve::end_record(b);
+        self.eve_records += 1;
+    }
+}
+
+/// Probing and parsing of one direction's in-order chunks.
+struct ProbeCtx<'a> {
+    parser: &'a mut Option<AppParser>,
+    probe: &'a mut [Vec<u8>; 2],
+    probe_failed: &'a mut [bool; 2],
+    app_proto: &'a mut AppProto,
+    events: &'a mut Vec<AppEvent>,
+    to_server: bool,
+    server_port: u16,
+    limit: usize,
+    detected: Option<AppProto>,
+    cfg: &'a Config,
+}
+
+impl ProbeCtx<'_> {
+    fn enabled(&self, p: AppProto) -> bool {
+        let a = &self.cfg.app_layer;
+        match p {
+            AppProto::Dns => a.dns,
+            AppProto::Http => a.http,
+            AppProto::Tls => a.tls,
+            _ => true,
+        }
+    }
+
+    fn chunk(&mut self, c: Chunk<'_>) {
+        let d = if self.to_server { 0 } else { 1 };
+        match c {
+            Chunk::Data(data) => {
+                if let Some(p) = self.parser.as_mut() {
+                    p.input(self.to_server, data, self.events);
+                    return;
+                }
+                if *self.app_proto == AppProto::Failed || self.probe_failed[d] {
+                    return;
+                }
+                let room = self.limit.saturating_sub(self.probe[d].len());
+                let take = data.len().min(room);
+                let buf_was_empty = self.probe[d].is_empty();
+                // Probe in place when nothing is buffered (the common case).
+                let (res, proto) = if buf_was_empty {
+                    proto::probe_stream(data, self.to_server, self.server_port)
+                } else {
+                    self.probe[d].extend_from_slice(&data[..take]);
+                    proto::probe_stream(&self.probe[d], self.to_server, self.server_port)
+                };
+                match res {
+                    Probe::Yes if self.enabled(proto) => {
+                        let mut parser = AppParser::new(proto);
+                        // Client bytes first, then what the server sent.
+                        for (dd, ts) in [(0usize, true), (1, false)] {
+                            if dd == d && buf_was_empty {
+                                continue;
+                            }
+                            let buf = std::mem::take(&mut self.probe[dd]);
+                            if !buf.is_empty() {
+                                parser.input(ts, &buf, self.events);
+                            }
+                        }
+                        if buf_was_empty {
+                            parser.input(self.to_server, data, self.events);
+                        }
+                        *self.parser = Some(parser);
+                        *self.app_proto = proto;
+                        self.detected = Some(proto);
+                    }
+                    Probe::NeedMore
+                        if take == data.len()
+                            && self.probe[d].len() + if buf_was_empty { data.len() } else { 0 }
+                                < self.limit =>
+                    {
+                        if buf_was_empty {
+                            self.probe[d].extend_from_slice(data);
+                        }
+                    }
+                    _ => self.fail_dir(d),
+                }
+            }
+            Chunk::Gap(_) => match self.parser.as_mut() {
+                Some(p) => p.gap(self.to_server),
+                None => self.fail_dir(d),
+            },
+        }
+    }
+
+    fn fail_dir(&mut self, d: usize) {
+        self.probe_failed[d] = true;
+        self.probe[d] = Vec::new();
+        // Client-first protocols: a client that says nothing we know ends it;
+        // otherwise both directions must fail.
+        if d == 0 || self.probe_failed[0] {
+            *self.app_proto = AppProto::Failed;
+        }
+    }
+}
+
+fn placeholder() -> Flow {
+    Flow {
+        flow_id: 0,
+        client_is_lo: true,
+        start_ns: 0,
+        last_ns: 0,
+        pkts: [0; 2],
+        bytes: [0; 2],
+        tcp_flags: [0; 2],
+        tcp: TcpState::None,
+        fins: 0,
+        icmp: None,
+        vlan: [0; 2],
+        vlan_count: 0,
+        app_proto: AppProto::Unknown,
+        inspect: false,
+        app: None,
+        alerted: false,
+        community_id: None,
+        dns_next_tx: 0,
+        dns_open: Vec::new(),
+    }
+}
+
+fn timeout_of(t: &Timeouts, f: &Flow, proto: u8) -> u64 {
+    match proto {
+        6 => match f.tcp {
+            TcpState::Closed => t.tcp_closed,
+            TcpState::Established | TcpState::FinWait => t.tcp_est,
+            _ => t.tcp_new,
+        },
+        17 => {
+            if f.pkts[0] > 0 && f.pkts[1] > 0 {
+                t.udp_est
+            } else {
+                t.udp_new
+            }
+        }
+        1 | 58 => t.icmp,
+        _ => t.other,
+    }
+}
+
+fn update_tcp_state(f: &mut Flow, flags: u8, to_server: bool) {
+    if flags & TCP_RST != 0 {
+        f.tcp = TcpState::Closed;
+        return;
+    }
+    let syn = flags & TCP_SYN != 0;
+    let ack = flags & TCP_ACK != 0;
+    f.tcp = match f.tcp {
+        TcpState::None if syn && !ack => TcpState::SynSent,
+        TcpState::None if syn && ack => TcpState::SynRecv,
+        TcpState::None => TcpState::Established,
+        TcpState::SynSent if syn && ack && !to_server => TcpState::SynRecv,
+        TcpState::SynRecv if ack && !syn && to_server => TcpState::Established,
+        TcpState::SynSent | TcpState::SynRecv if !syn && f.pkts[0] > 0 && f.pkts[1] > 0 => {
+            TcpState::Established
+        }
+        s => s,
+    };
+    if flags & TCP_FIN != 0 {
+        let bit = if to_server { 1 } else { 2 };
+        f.fins |= bit;
+        f.tcp = if f.fins == 3 {
+            TcpState::Closed
+        } else {
+            TcpState::FinWait
+        };
+    }
+}
+
+/// Deterministic flow id: the same flow gets the same id whatever the
+/// worker count. Kept below 2^51 so JSON consumers using doubles keep it.
+fn flow_id(key: &FlowKey, start_ns: u64) -> u64 {
+    use std::hash::BuildHasher;
+    let h = foldhash::fast::FixedState::with_seed(0x0f10_1d5e_ed00_0001).hash_one((key, start_ns));
+    h & ((1 << 51) - 1)
+}
+
+/// The flow's Community ID (computed once).
+fn community(flow: &mut Flow, key: &FlowKey) -> Box<str> {
+    if let Some(c) = &flow.community_id {
+        return c.clone();
+    }
+    let ep = packet_endpoints(key, flow, true);
+    let c: Box<str> = community_id(ep.src, ep.dst, key.proto, ep.sport, ep.dport, flow.icmp).into();
+    flow.community_id = Some(c.clone());
+    c
+}
+
+/// The flow's endpoints oriented client→server (`to_server`) or back.
+fn packet_endpoints(key: &FlowKey, flow: &Flow, to_server: bool) -> Endpoints {
+    let (c_ip, c_port, s_ip, s_port): (IpAddr, u16, IpAddr, u16) = if flow.client_is_lo {
+        (key.lo_ip(), key.lo_port, key.hi_ip(), key.hi_port)
+    } else {
+        (key.hi_ip(), key.hi_port, key.lo_ip(), key.lo_port)
+    };
+    let ep = Endpoints {
+        src: c_ip,
+        dst: s_ip,
+        sport: c_port,
+        dport: s_port,
+        proto: key.proto,
+        icmp: flow.icmp,
+    };
+    if to_server {
+        ep
+    } else {
+        ep.reversed()
+    }
+}

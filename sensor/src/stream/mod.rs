@@ -1,0 +1,3 @@
+//! TCP stream reassembly.
+
+pub mod reassembly;
