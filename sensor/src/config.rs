@@ -157,8 +157,8 @@ impl Default for CaptureConfig {
     fn default() -> Self {
         CaptureConfig {
             workers: 0,
-            batch_size: 128,
-            ring_batches: 64,
+            batch_size: 256,
+            ring_batches: 32,
         }
     }
 }

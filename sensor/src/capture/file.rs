@@ -124,6 +124,9 @@ impl CaptureFile {
             path: path.to_owned(),
             source,
         })?;
+        // Replay reads front to back: let the kernel read ahead and map
+        // pages in large runs.
+        let _ = map.advise(memmap2::Advice::Sequential);
         let format = detect(path, &map)?;
         Ok(CaptureFile {
             path: path.to_owned(),

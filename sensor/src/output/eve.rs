@@ -42,18 +42,54 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// Append an EVE timestamp (`2024-01-31T12:00:00.123456+0000`, UTC).
+/// Digits are written directly: this runs for every record.
 pub fn write_ts(buf: &mut Vec<u8>, ts_ns: u64) {
     let secs = (ts_ns / 1_000_000_000) as i64;
-    let micros = (ts_ns % 1_000_000_000) / 1000;
+    let micros = ((ts_ns % 1_000_000_000) / 1000) as u32;
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    let _ = write!(
-        buf,
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}+0000",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    );
+    let sod = secs.rem_euclid(86_400) as u32;
+    let y = y.clamp(0, 9999) as u32;
+    let mut out = *b"0000-00-00T00:00:00.000000+0000";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (0..width).rev() {
+            out[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, mo);
+    put(8, 2, d);
+    put(11, 2, sod / 3600);
+    put(14, 2, (sod / 60) % 60);
+    put(17, 2, sod % 60);
+    put(20, 6, micros);
+    buf.extend_from_slice(&out);
+}
+
+/// Append an integer.
+#[inline]
+pub fn int<I: itoa::Integer>(buf: &mut Vec<u8>, v: I) {
+    let mut b = itoa::Buffer::new();
+    buf.extend_from_slice(b.format(v).as_bytes());
+}
+
+/// Append an IP address in its usual text form.
+#[inline]
+pub fn ip(buf: &mut Vec<u8>, a: IpAddr) {
+    match a {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            for (i, x) in o.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b'.');
+                }
+                int(buf, *x);
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(buf, "{v6}");
+        }
+    }
 }
 
 /// Timestamp without the fraction's time zone, as a String (flow start/end).
@@ -107,10 +143,12 @@ pub fn begin_record(buf: &mut Vec<u8>, h: &Header<'_>) {
     write_ts(buf, h.ts_ns);
     buf.push(b'"');
     if let Some(id) = h.flow_id {
-        let _ = write!(buf, ",\"flow_id\":{id}");
+        buf.extend_from_slice(b",\"flow_id\":");
+        int(buf, id);
     }
     if let Some(n) = h.pcap_cnt {
-        let _ = write!(buf, ",\"pcap_cnt\":{n}");
+        buf.extend_from_slice(b",\"pcap_cnt\":");
+        int(buf, n);
     }
     buf.extend_from_slice(b",\"event_type\":");
     json_str(buf, h.event_type);
@@ -119,14 +157,20 @@ pub fn begin_record(buf: &mut Vec<u8>, h: &Header<'_>) {
         json_value(buf, h.vlan);
     }
     if let Some(ep) = h.ep {
-        let _ = write!(buf, ",\"src_ip\":\"{}\"", ep.src);
+        buf.extend_from_slice(b",\"src_ip\":\"");
+        ip(buf, ep.src);
+        buf.push(b'"');
         let ports = matches!(ep.proto, 6 | 17 | 132);
         if ports {
-            let _ = write!(buf, ",\"src_port\":{}", ep.sport);
+            buf.extend_from_slice(b",\"src_port\":");
+            int(buf, ep.sport);
         }
-        let _ = write!(buf, ",\"dest_ip\":\"{}\"", ep.dst);
+        buf.extend_from_slice(b",\"dest_ip\":\"");
+        ip(buf, ep.dst);
+        buf.push(b'"');
         if ports {
-            let _ = write!(buf, ",\"dest_port\":{}", ep.dport);
+            buf.extend_from_slice(b",\"dest_port\":");
+            int(buf, ep.dport);
         }
         buf.extend_from_slice(b",\"proto\":");
         json_str(buf, crate::flow::proto_name(ep.proto));
@@ -143,7 +187,8 @@ pub fn begin_record(buf: &mut Vec<u8>, h: &Header<'_>) {
         json_str(buf, a);
     }
     if let Some(t) = h.tx_id {
-        let _ = write!(buf, ",\"tx_id\":{t}");
+        buf.extend_from_slice(b",\"tx_id\":");
+        int(buf, t);
     }
 }
 
@@ -213,6 +258,11 @@ mod tests {
         assert_eq!(v["src_port"], 1234);
         assert_eq!(v["proto"], "UDP");
         assert_eq!(v["vlan"][0], 5);
+        assert_eq!(v["src_ip"], "10.0.0.1");
+        assert!(b.ends_with(b"}\n"));
+        let mut a = Vec::new();
+        ip(&mut a, "2001:db8::1".parse().unwrap());
+        assert_eq!(a, b"2001:db8::1");
         assert_eq!(v["dns"]["version"], 3);
         assert!(b.ends_with(b"}\n"));
     }
