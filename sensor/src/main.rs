@@ -266,31 +266,9 @@ fn ioc_check(files: &[PathBuf], strict: bool) -> Result<u8, Failure> {
 }
 
 fn serve_metrics(addr: &str, metrics: Metrics) -> Result<(), Failure> {
-    let server = tiny_http::Server::http(addr)
-        .map_err(|e| bad_input(anyhow::anyhow!("--metrics-addr {addr}: cannot listen: {e}")))?;
-    std::thread::Builder::new()
-        .name("metrics".into())
-        .spawn(move || {
-            for req in server.incoming_requests() {
-                let (status, body, ctype) = match req.url() {
-                    "/metrics" => (200, metrics.render(), "text/plain; version=0.0.4"),
-                    "/healthz" => (200, "ok\n".to_string(), "text/plain"),
-                    _ => (
-                        404,
-                        "not found: try /metrics or /healthz\n".to_string(),
-                        "text/plain",
-                    ),
-                };
-                let mut resp = tiny_http::Response::from_string(body).with_status_code(status);
-                if let Ok(h) = tiny_http::Header::from_bytes(&b"Content-Type"[..], ctype.as_bytes())
-                {
-                    resp.add_header(h);
-                }
-                let _ = req.respond(resp);
-            }
-        })
-        .context("starting the metrics thread")?;
-    Ok(())
+    sensor::metrics::serve(addr, metrics)
+        .map(|_| ())
+        .map_err(|e| bad_input(anyhow::anyhow!("--metrics-addr {addr}: {e}")))
 }
 
 fn replay(a: ReplayArgs) -> Result<u8, Failure> {

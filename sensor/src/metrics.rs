@@ -302,6 +302,43 @@ impl Default for Metrics {
     }
 }
 
+/// Serve `/metrics` (Prometheus text) and `/healthz` on `addr` from a
+/// background thread. Fails when the address cannot be bound.
+pub fn serve(addr: &str, metrics: Metrics) -> std::io::Result<std::net::SocketAddr> {
+    let server = tiny_http::Server::http(addr).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            format!("cannot listen: {e}"),
+        )
+    })?;
+    let local = server
+        .server_addr()
+        .to_ip()
+        .ok_or_else(|| std::io::Error::other("not an IP listener"))?;
+    std::thread::Builder::new()
+        .name("metrics".into())
+        .spawn(move || {
+            for req in server.incoming_requests() {
+                let (status, body, ctype) = match req.url() {
+                    "/metrics" => (200, metrics.render(), "text/plain; version=0.0.4"),
+                    "/healthz" => (200, "ok\n".to_string(), "text/plain"),
+                    _ => (
+                        404,
+                        "not found: try /metrics or /healthz\n".to_string(),
+                        "text/plain",
+                    ),
+                };
+                let mut resp = tiny_http::Response::from_string(body).with_status_code(status);
+                if let Ok(h) = tiny_http::Header::from_bytes(&b"Content-Type"[..], ctype.as_bytes())
+                {
+                    resp.add_header(h);
+                }
+                let _ = req.respond(resp);
+            }
+        })?;
+    Ok(local)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,5 +359,32 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("sensor_decode_anomalies_total{kind="));
+    }
+
+    fn get(addr: std::net::SocketAddr, path: &str) -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn serves_metrics_and_health_over_http() {
+        let m = Metrics::new();
+        m.flows_created.inc_by(7);
+        let addr = serve("127.0.0.1:0", m.clone()).unwrap();
+        let r = get(addr, "/metrics");
+        assert!(
+            r.starts_with("HTTP/1.1 200") || r.starts_with("HTTP/1.0 200"),
+            "{r}"
+        );
+        assert!(r.contains("sensor_flow_created_total 7"), "{r}");
+        m.flows_created.inc();
+        assert!(get(addr, "/metrics").contains("sensor_flow_created_total 8"));
+        assert!(get(addr, "/healthz").contains("ok"));
+        assert!(get(addr, "/nope").contains("404"));
+        assert!(serve("256.0.0.1:1", m).is_err());
     }
 }

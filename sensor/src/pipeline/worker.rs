@@ -995,8 +995,12 @@ impl ProbeCtx<'_> {
                                 parser.input(ts, &buf, self.events);
                             }
                         }
-                        if buf_was_empty {
-                            parser.input(self.to_server, data, self.events);
+                        // The part of this chunk not yet fed (all of it when
+                        // it was probed in place, else what exceeded the
+                        // probe buffer).
+                        let rest = if buf_was_empty { data } else { &data[take..] };
+                        if !rest.is_empty() {
+                            parser.input(self.to_server, rest, self.events);
                         }
                         *self.parser = Some(parser);
                         *self.app_proto = proto;

@@ -2,6 +2,8 @@
 //! location, head parsing via `httparse`, host/port extraction and body
 //! framing (Content-Length and chunked transfer coding).
 
+use std::sync::OnceLock;
+
 use memchr::memmem;
 
 use super::Probe;
@@ -93,15 +95,23 @@ pub enum HeadEnd {
 /// Locate the blank line terminating a header block (`\n\r\n` or `\n\n`).
 /// The decision only depends on the first `MAX_HEADER_BLOCK + 3` bytes,
 /// so it is independent of how the stream was chunked.
+///
+/// One pass over the line feeds: the first LF followed by `LF` or `CR LF`
+/// ends the block (no substring searcher is built per call, and bytes
+/// after the block, e.g. a body, are never scanned).
 pub fn find_head_end(buf: &[u8]) -> HeadEnd {
     let lim = &buf[..buf.len().min(MAX_HEADER_BLOCK + 3)];
-    let a = memmem::find(lim, b"\n\r\n").map(|i| i + 3);
-    let b = memmem::find(lim, b"\n\n").map(|i| i + 2);
-    match (a, b) {
-        (Some(x), Some(y)) => HeadEnd::Found(x.min(y)),
-        (Some(x), None) | (None, Some(x)) => HeadEnd::Found(x),
-        (None, None) if buf.len() > MAX_HEADER_BLOCK + 2 => HeadEnd::TooLarge,
-        (None, None) => HeadEnd::NeedMore,
+    for i in memchr::memchr_iter(b'\n', lim) {
+        match lim.get(i + 1) {
+            Some(b'\n') => return HeadEnd::Found(i + 2),
+            Some(b'\r') if lim.get(i + 2) == Some(&b'\n') => return HeadEnd::Found(i + 3),
+            _ => {}
+        }
+    }
+    if buf.len() > MAX_HEADER_BLOCK + 2 {
+        HeadEnd::TooLarge
+    } else {
+        HeadEnd::NeedMore
     }
 }
 
@@ -143,16 +153,25 @@ impl Headers {
     fn collect(hs: &[httparse::Header<'_>]) -> Self {
         let mut out = Headers::default();
         for h in hs {
-            let slot = match h.name.to_ascii_lowercase().as_str() {
-                "host" => &mut out.host,
-                "user-agent" => &mut out.user_agent,
-                "x-forwarded-for" => &mut out.xff,
-                "referer" => &mut out.referer,
-                "content-type" => &mut out.content_type,
-                "location" => &mut out.location,
-                "content-length" => &mut out.content_length,
-                "transfer-encoding" => &mut out.transfer_encoding,
-                _ => continue,
+            let is = |name: &str| h.name.eq_ignore_ascii_case(name);
+            let slot = if is("host") {
+                &mut out.host
+            } else if is("user-agent") {
+                &mut out.user_agent
+            } else if is("x-forwarded-for") {
+                &mut out.xff
+            } else if is("referer") {
+                &mut out.referer
+            } else if is("content-type") {
+                &mut out.content_type
+            } else if is("location") {
+                &mut out.location
+            } else if is("content-length") {
+                &mut out.content_length
+            } else if is("transfer-encoding") {
+                &mut out.transfer_encoding
+            } else {
+                continue;
             };
             let v = trim(h.value);
             match slot {
@@ -218,15 +237,18 @@ pub struct ResponseHead {
     pub headers: Headers,
 }
 
-fn config() -> httparse::ParserConfig {
-    let mut c = httparse::ParserConfig::default();
-    c.allow_multiple_spaces_in_request_line_delimiters(true)
-        .allow_multiple_spaces_in_response_status_delimiters(true)
-        .allow_obsolete_multiline_headers_in_responses(true)
-        .allow_spaces_after_header_name_in_responses(true)
-        .ignore_invalid_headers_in_requests(true)
-        .ignore_invalid_headers_in_responses(true);
-    c
+fn config() -> &'static httparse::ParserConfig {
+    static CONFIG: OnceLock<httparse::ParserConfig> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let mut c = httparse::ParserConfig::default();
+        c.allow_multiple_spaces_in_request_line_delimiters(true)
+            .allow_multiple_spaces_in_response_status_delimiters(true)
+            .allow_obsolete_multiline_headers_in_responses(true)
+            .allow_spaces_after_header_name_in_responses(true)
+            .ignore_invalid_headers_in_requests(true)
+            .ignore_invalid_headers_in_responses(true);
+        c
+    })
 }
 
 /// Parse a complete request header block (as located by [`find_head_end`]).
@@ -300,7 +322,10 @@ pub fn uri_authority<'a>(uri: &'a [u8], method: &str) -> Option<&'a [u8]> {
     if method == "CONNECT" {
         return Some(uri);
     }
-    let i = memmem::find(uri, b"://")?;
+    static SCHEME_SEP: OnceLock<memmem::Finder<'static>> = OnceLock::new();
+    let i = SCHEME_SEP
+        .get_or_init(|| memmem::Finder::new(b"://"))
+        .find(uri)?;
     let scheme = &uri[..i];
     if scheme.is_empty()
         || !scheme
@@ -502,6 +527,39 @@ mod tests {
         );
         let big = vec![b'a'; MAX_HEADER_BLOCK + 10];
         assert_eq!(find_head_end(&big), HeadEnd::TooLarge);
+    }
+
+    #[test]
+    fn head_end_matches_two_pattern_search() {
+        // Reference: earliest end of `\n\r\n` or `\n\n` within the limit.
+        fn reference(buf: &[u8]) -> HeadEnd {
+            let lim = &buf[..buf.len().min(MAX_HEADER_BLOCK + 3)];
+            let a = memmem::find(lim, b"\n\r\n").map(|i| i + 3);
+            let b = memmem::find(lim, b"\n\n").map(|i| i + 2);
+            match a.into_iter().chain(b).min() {
+                Some(x) => HeadEnd::Found(x),
+                None if buf.len() > MAX_HEADER_BLOCK + 2 => HeadEnd::TooLarge,
+                None => HeadEnd::NeedMore,
+            }
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let alphabet = b"\r\na:";
+        for round in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 24) as usize;
+            let mut v: Vec<u8> = (0..len)
+                .map(|i| alphabet[((x >> (2 * i)) & 3) as usize])
+                .collect();
+            if round % 500 == 0 {
+                // Around the size limit.
+                let mut big = vec![b'a'; MAX_HEADER_BLOCK - 4 + (round / 500) % 10];
+                big.extend_from_slice(&v);
+                v = big;
+            }
+            assert_eq!(find_head_end(&v), reference(&v), "{v:?}");
+        }
     }
 
     #[test]

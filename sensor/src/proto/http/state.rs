@@ -39,9 +39,78 @@ enum Phase {
     Opaque,
 }
 
+/// Above this capacity an emptied buffer is released rather than kept.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// Unconsumed bytes of one direction: `data[off..]`. Consuming only moves
+/// `off`; the consumed prefix is reclaimed when the buffer runs empty, or
+/// on append once it is at least as long as the live part (or the append
+/// would otherwise grow the allocation). Every live byte is therefore
+/// moved O(1) times on average, instead of once per `drain` of a prefix.
+#[derive(Debug, Default)]
+struct Buf {
+    data: Vec<u8>,
+    off: usize,
+}
+
+impl Buf {
+    /// The live (unconsumed) bytes.
+    fn bytes(&self) -> &[u8] {
+        &self.data[self.off..]
+    }
+
+    fn len(&self) -> usize {
+        self.data.len() - self.off
+    }
+
+    fn is_empty(&self) -> bool {
+        self.off == self.data.len()
+    }
+
+    fn last(&self) -> Option<&u8> {
+        self.bytes().last()
+    }
+
+    /// Drops the first `n` live bytes.
+    fn consume(&mut self, n: usize) {
+        debug_assert!(n <= self.len());
+        self.off += n;
+        if self.off >= self.data.len() {
+            self.clear();
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.data.capacity() > KEEP_CAPACITY {
+            self.data = Vec::new();
+        } else {
+            self.data.clear();
+        }
+        self.off = 0;
+    }
+
+    fn extend(&mut self, more: &[u8]) {
+        if more.is_empty() {
+            return;
+        }
+        if self.off > 0
+            && (self.off >= self.len() || self.data.capacity() - self.data.len() < more.len())
+        {
+            self.data.drain(..self.off);
+            self.off = 0;
+        }
+        self.data.extend_from_slice(more);
+    }
+
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.data.capacity()
+    }
+}
+
 #[derive(Debug)]
 struct Dir {
-    buf: Vec<u8>,
+    buf: Buf,
     phase: Phase,
     /// During resync: whether `buf[0]` is at the start of a line.
     at_line_start: bool,
@@ -50,7 +119,7 @@ struct Dir {
 impl Dir {
     fn new() -> Self {
         Dir {
-            buf: Vec::new(),
+            buf: Buf::default(),
             phase: Phase::Head,
             at_line_start: true,
         }
@@ -59,34 +128,30 @@ impl Dir {
     fn skip_leading_newlines(&mut self) {
         let n = self
             .buf
+            .bytes()
             .iter()
             .position(|c| *c != b'\r' && *c != b'\n')
             .unwrap_or(self.buf.len());
-        self.buf.drain(..n);
+        self.buf.consume(n);
     }
 
     /// Look for a start line (`to_server`: request, else response) at a
     /// line start. Returns true when found (buffer now begins with it).
     fn resync(&mut self, to_server: bool) -> bool {
-        let mut cands: Vec<usize> = Vec::new();
-        if self.at_line_start {
-            cands.push(0);
-        }
-        cands.extend(memchr::memchr_iter(b'\n', &self.buf).map(|i| i + 1));
-        for c in cands {
-            match probe(&self.buf[c..], to_server) {
-                Probe::Yes => {
-                    self.buf.drain(..c);
-                    self.at_line_start = true;
-                    return true;
-                }
-                Probe::NeedMore => {
-                    self.buf.drain(..c);
-                    self.at_line_start = true;
-                    return false;
-                }
-                Probe::No => {}
-            }
+        let bytes = self.buf.bytes();
+        let first = self.at_line_start.then_some(0);
+        let hit = first
+            .into_iter()
+            .chain(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1))
+            .find_map(|c| match probe(&bytes[c..], to_server) {
+                Probe::Yes => Some((c, true)),
+                Probe::NeedMore => Some((c, false)),
+                Probe::No => None,
+            });
+        if let Some((c, found)) = hit {
+            self.buf.consume(c);
+            self.at_line_start = true;
+            return found;
         }
         self.at_line_start =
             self.buf.last() == Some(&b'\n') || (self.buf.is_empty() && self.at_line_start);
@@ -152,8 +217,115 @@ impl HttpState {
         if d.phase == Phase::Opaque {
             return;
         }
-        d.buf.extend_from_slice(data);
+        // Fast path: with nothing buffered, body bytes (and complete
+        // chunk-size lines) are consumed straight from `data`; only what
+        // follows the body, or an incomplete line, is copied. Equivalent to
+        // buffering everything: `pump` always leaves both sides unable to
+        // progress, and body steps of one side neither depend on nor change
+        // anything the other side waits for, so applying them here, before
+        // the pump, gives the same sequence of state changes and events.
+        let rest = if d.buf.is_empty() {
+            self.body_direct(to_server, data, out)
+        } else {
+            data
+        };
+        let d = if to_server {
+            &mut self.ts
+        } else {
+            &mut self.tc
+        };
+        d.buf.extend(rest);
         self.pump(out);
+    }
+
+    /// Body steps of one direction applied to `data` while its buffer is
+    /// empty; returns the bytes not consumed.
+    fn body_direct<'a>(
+        &mut self,
+        to_server: bool,
+        mut data: &'a [u8],
+        out: &mut Vec<HttpEvent>,
+    ) -> &'a [u8] {
+        while !data.is_empty() {
+            let phase = if to_server {
+                self.ts.phase
+            } else {
+                self.tc.phase
+            };
+            let Phase::Body(mut b) = phase else {
+                break;
+            };
+            let step = b.step(data);
+            let n = if to_server {
+                self.request_body_step(b, step)
+            } else {
+                self.response_body_step(b, step, out)
+            };
+            match n {
+                Some(n) => data = &data[n..],
+                None => break,
+            }
+        }
+        data
+    }
+
+    /// Applies a request body [`Step`] (`b` is the body state after it).
+    /// Returns the bytes consumed, `None` when more data is needed.
+    fn request_body_step(&mut self, b: Body, step: Step) -> Option<usize> {
+        match step {
+            Step::NeedMore => None,
+            Step::More { n, .. } => {
+                self.ts.phase = Phase::Body(b);
+                Some(n)
+            }
+            Step::Done { n, .. } => {
+                self.ts.phase = Phase::Head;
+                Some(n)
+            }
+            Step::Invalid { n } => {
+                self.anomalies += 1;
+                self.ts.at_line_start = true;
+                self.ts.phase = Phase::Resync;
+                Some(n)
+            }
+        }
+    }
+
+    /// Applies a response body [`Step`] (`b` is the body state after it),
+    /// emitting the transaction when the body ends. Returns the bytes
+    /// consumed, `None` when more data is needed.
+    fn response_body_step(
+        &mut self,
+        b: Body,
+        step: Step,
+        out: &mut Vec<HttpEvent>,
+    ) -> Option<usize> {
+        let (n, body, done) = match step {
+            Step::NeedMore => return None,
+            Step::More { n, body } => (n, body, false),
+            Step::Done { n, body } => (n, body, true),
+            Step::Invalid { n } => {
+                self.anomalies += 1;
+                self.tc.at_line_start = true;
+                self.tc.phase = Phase::Resync;
+                if let Some(c) = self.cur.take() {
+                    self.emit(c.req.as_ref(), Some(&c.resp), c.length, out);
+                }
+                return Some(n);
+            }
+        };
+        if let Some(c) = self.cur.as_mut() {
+            c.length += body;
+        }
+        if done {
+            self.tc.phase = Phase::Head;
+            if let Some(c) = self.cur.take() {
+                self.emit(c.req.as_ref(), Some(&c.resp), c.length, out);
+            }
+        } else {
+            self.tc.phase = Phase::Body(b);
+        }
+        Some(n)
     }
 
     /// Bytes were lost in one direction. Inside a body the current message
@@ -249,17 +421,17 @@ impl HttpState {
                         self.emit(Some(&r), None, 0, out);
                     }
                 }
-                match find_head_end(&self.ts.buf) {
+                match find_head_end(self.ts.buf.bytes()) {
                     HeadEnd::NeedMore => false,
                     HeadEnd::TooLarge => {
                         self.anomalies += 1;
-                        self.ts.buf.drain(..MAX_HEADER_BLOCK);
+                        self.ts.buf.consume(MAX_HEADER_BLOCK);
                         self.ts.at_line_start = false;
                         self.ts.phase = Phase::Resync;
                         true
                     }
                     HeadEnd::Found(end) => {
-                        match parse_request_head(&self.ts.buf[..end]) {
+                        match parse_request_head(&self.ts.buf.bytes()[..end]) {
                             Ok(h) => {
                                 self.ts.phase = if h.method == "CONNECT" {
                                     Phase::WaitConnect
@@ -279,31 +451,21 @@ impl HttpState {
                             }
                             Err(_) => self.anomalies += 1,
                         }
-                        self.ts.buf.drain(..end);
+                        self.ts.buf.consume(end);
                         true
                     }
                 }
             }
-            Phase::Body(mut b) => match b.step(&self.ts.buf) {
-                Step::NeedMore => false,
-                Step::More { n, .. } => {
-                    self.ts.buf.drain(..n);
-                    self.ts.phase = Phase::Body(b);
-                    true
+            Phase::Body(mut b) => {
+                let step = b.step(self.ts.buf.bytes());
+                match self.request_body_step(b, step) {
+                    Some(n) => {
+                        self.ts.buf.consume(n);
+                        true
+                    }
+                    None => false,
                 }
-                Step::Done { n, .. } => {
-                    self.ts.buf.drain(..n);
-                    self.ts.phase = Phase::Head;
-                    true
-                }
-                Step::Invalid { n } => {
-                    self.anomalies += 1;
-                    self.ts.buf.drain(..n);
-                    self.ts.at_line_start = true;
-                    self.ts.phase = Phase::Resync;
-                    true
-                }
-            },
+            }
             Phase::Resync => {
                 if self.ts.buf.is_empty() {
                     return false;
@@ -324,7 +486,7 @@ impl HttpState {
                 }
                 false
             }
-            Phase::Tunnel => match probe(&self.ts.buf, true) {
+            Phase::Tunnel => match probe(self.ts.buf.bytes(), true) {
                 Probe::Yes => {
                     // HTTP inside the tunnel: start a fresh HTTP session, as
                     // Suricata does (transaction ids restart at 0).
@@ -365,7 +527,7 @@ impl HttpState {
                 if !have_req && !self.finishing && self.tc.buf.len() <= MAX_STALL {
                     return false;
                 }
-                match find_head_end(&self.tc.buf) {
+                match find_head_end(self.tc.buf.bytes()) {
                     HeadEnd::NeedMore => {
                         if self.finishing {
                             self.anomalies += 1;
@@ -376,14 +538,14 @@ impl HttpState {
                     }
                     HeadEnd::TooLarge => {
                         self.anomalies += 1;
-                        self.tc.buf.drain(..MAX_HEADER_BLOCK);
+                        self.tc.buf.consume(MAX_HEADER_BLOCK);
                         self.tc.at_line_start = false;
                         self.tc.phase = Phase::Resync;
                         true
                     }
                     HeadEnd::Found(end) => {
-                        let parsed = parse_response_head(&self.tc.buf[..end]);
-                        self.tc.buf.drain(..end);
+                        let parsed = parse_response_head(&self.tc.buf.bytes()[..end]);
+                        self.tc.buf.consume(end);
                         match parsed {
                             Ok(h) => self.start_response(h, out),
                             Err(_) => self.anomalies += 1,
@@ -393,35 +555,14 @@ impl HttpState {
                 }
             }
             Phase::Body(mut b) => {
-                let step = b.step(&self.tc.buf);
-                let (n, body, done) = match step {
-                    Step::NeedMore => return false,
-                    Step::More { n, body } => (n, body, false),
-                    Step::Done { n, body } => (n, body, true),
-                    Step::Invalid { n } => {
-                        self.anomalies += 1;
-                        self.tc.buf.drain(..n);
-                        self.tc.at_line_start = true;
-                        self.tc.phase = Phase::Resync;
-                        if let Some(c) = self.cur.take() {
-                            self.emit(c.req.as_ref(), Some(&c.resp), c.length, out);
-                        }
-                        return true;
+                let step = b.step(self.tc.buf.bytes());
+                match self.response_body_step(b, step, out) {
+                    Some(n) => {
+                        self.tc.buf.consume(n);
+                        true
                     }
-                };
-                self.tc.buf.drain(..n);
-                if let Some(c) = self.cur.as_mut() {
-                    c.length += body;
+                    None => false,
                 }
-                if done {
-                    self.tc.phase = Phase::Head;
-                    if let Some(c) = self.cur.take() {
-                        self.emit(c.req.as_ref(), Some(&c.resp), c.length, out);
-                    }
-                } else {
-                    self.tc.phase = Phase::Body(b);
-                }
-                true
             }
             Phase::Resync => {
                 if self.tc.buf.is_empty() {
