@@ -247,7 +247,7 @@ fn synthetic_packet(i: usize, v6: bool) -> Packet<'static> {
         )
     };
     let cport = 1024 + (i % 60_000) as u16;
-    let (src, dst, sport, dport) = if i % 2 == 0 {
+    let (src, dst, sport, dport) = if i.is_multiple_of(2) {
         (client, server, cport, 443)
     } else {
         (server, client, 443, cport)
@@ -333,22 +333,23 @@ fn bench_flow(c: &mut Criterion) {
 
 // ---------------------------------------------------------------- worker
 
-/// 100k indicators that never match the benchmark traffic: domains under
-/// `bench-ioc.example` (60%), addresses (35%) and /24 networks (5%) in
-/// 100.64.0.0/10.
+/// 100k distinct indicators that never match the benchmark traffic:
+/// domains `h<random hex>.bench-ioc.example` (60%), addresses (35%) and /24
+/// networks (5%) in 100.64.0.0/10. Addresses and networks come from
+/// multiplying the index by an odd constant modulo 2^22 (resp. 2^14), a
+/// bijection, so none repeat.
 fn synthetic_iocs() -> IocSet {
     let mut rng = Rng(0x10c);
     let mut text = String::with_capacity(IOC_COUNT * 32);
-    for i in 0..IOC_COUNT {
-        let r = rng.next();
+    for i in 0..IOC_COUNT as u32 {
         match i % 20 {
-            0..12 => text.push_str(&format!("h{:08x}.bench-ioc.example\n", r as u32)),
+            0..12 => text.push_str(&format!("h{:016x}.bench-ioc.example\n", rng.next())),
             12..19 => {
-                let a = 0x6440_0000 | (r as u32 & 0x003f_ffff);
+                let a = 0x6440_0000 | (i.wrapping_mul(0x9e37_79b1) & 0x003f_ffff);
                 text.push_str(&format!("{}\n", Ipv4Addr::from(a)));
             }
             _ => {
-                let a = 0x6440_0000 | (r as u32 & 0x003f_ff00);
+                let a = 0x6440_0000 | (((i / 20).wrapping_mul(0x9e37_79b1) & 0x3fff) << 8);
                 text.push_str(&format!("{}/24\n", Ipv4Addr::from(a)));
             }
         }
@@ -358,6 +359,11 @@ fn synthetic_iocs() -> IocSet {
         .load_str("bench-iocs", &text, true)
         .unwrap_or_else(|e| panic!("synthetic IOC list: {e}"));
     let set = b.build();
+    assert_eq!(
+        set.len(),
+        IOC_COUNT,
+        "synthetic indicators must be distinct"
+    );
     eprintln!(
         "worker: IOC set {} indicators ({} duplicates dropped): {:?}",
         set.len(),

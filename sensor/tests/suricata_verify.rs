@@ -39,10 +39,123 @@ const EVENT_TYPES: &[&str] = &["dns", "http", "tls", "flow"];
 const TARGET_VERSION: [u64; 3] = [8, 0, u64::MAX];
 
 /// Checks known to pass: (test directory, index in `checks:`).
-const KNOWN_PASS: &[(&str, usize)] = &[];
+const KNOWN_PASS: &[(&str, usize)] = &[
+    ("bug-7264-tcp-3whs-ack-data-tls-01", 0),
+    ("decode-erspan-typeI-02", 0),
+    ("decode-erspan-typeI-02", 1),
+    ("decode-erspan-typeI-02", 2),
+    ("decode-teredo-01", 0),
+    ("decode-teredo-01", 2),
+    ("decode-teredo-01", 4),
+    ("decode-teredo-01", 7),
+    ("decode-teredo-01", 9),
+    ("decode-teredo-01", 11),
+    ("decode-teredo-01", 14),
+    ("decode-teredo-01", 16),
+    ("decode-teredo-01", 18),
+    ("decode-teredo-01", 20),
+    ("decode-teredo-01", 24),
+    ("decode-teredo-01", 25),
+    ("decode-teredo-01", 27),
+    ("decode-teredo-01", 32),
+    ("decode-teredo-01", 33),
+    ("decode-teredo-01", 34),
+    ("decode-teredo-01", 35),
+    ("detect-flowbits", 0),
+    ("dnp3-eve", 56),
+    ("dns-eve", 0),
+    ("dns-eve", 1),
+    ("dns-tcp-www-google-com", 0),
+    ("dns-tcp-www-google-com", 1),
+    ("dns-udp-eve-dig", 0),
+    ("dns-udp-eve-dig", 1),
+    ("dns-udp-eve-dig", 2),
+    ("dns-udp-eve-txt", 0),
+    ("dns-udp-eve-txt", 1),
+    ("dns-udp-eve-txt", 2),
+    ("dns-udp-eve-txt", 3),
+    ("dns-udp-eve-txt", 4),
+    ("dns-udp-eve-txt", 5),
+    ("dns-z-bit", 0),
+    ("dns-z-bit", 2),
+    ("http-connect-simple", 0),
+    ("http-ipv6", 2),
+    ("ja4-tls", 0),
+    ("threshold-config-rate-filter-alert-hostsrc", 2),
+    ("threshold-config-suppress-bysrc-ip", 2),
+    ("tls-alpn-log-detect-02", 0),
+    ("vxlan-decoder-02", 0),
+    ("vxlan-decoder-03", 5),
+];
 
-/// Checks known to fail: (test directory, index in `checks:`, reason).
-const KNOWN_FAIL: &[(&str, usize, &str)] = &[];
+// Reasons for known failures. "bug:" the sensor differs from Suricata 8 in
+// something it implements; "gap:" a decoder or protocol the sensor does not
+// implement (yet); "suricata-only:" depends on Suricata rules or rule
+// keywords, which the sensor does not run by design.
+const BYTES: &str = "bug: flow.bytes_* exclude the link-layer header \
+                     (Suricata counts the whole frame, or the whole tunnel payload)";
+const PCAP_CNT: &str = "bug: pcap_cnt of a TCP app-layer record is the data packet \
+                        (Suricata: the packet that ACKs it)";
+const TUNNEL_BYTES: &str =
+    "differs: for a tunnelled packet the sensor counts the whole outer frame, \
+     Suricata the tunnel payload";
+const OUTER_FLOW: &str = "gap: no flow record for the outer tunnel flow";
+const ALERTED: &str = "suricata-only: flow.alerted: true comes from Suricata rules";
+const COND_LOG: &str =
+    "suricata-only: the test's rule (`config: logging disable`) suppresses these records";
+const MIDSTREAM: &str = "suricata-only: Suricata does not track this mid-stream TCP session \
+                         (flow.state new, tcp_flags 00); the sensor does";
+const CONNECT: &str = "bug: no http record for the plain-HTTP GET tunnelled after CONNECT 200 \
+                       (Suricata re-detects the protocol; tx_id restarts at 0)";
+const TEREDO: &str = "gap: no Teredo decapsulation (the inner ICMPv6 flow is missing)";
+const DNP3: &str = "gap: no DNP3 app-layer (app_proto dnp3)";
+const SMB: &str = "gap: no SMB app-layer (app_proto smb)";
+
+/// Checks known to fail: (test directory, index in `checks:`, every reason
+/// the check fails for; it passes only when all are addressed).
+const KNOWN_FAIL: &[(&str, usize, &[&str])] = &[
+    ("bug-4571-03", 1, &[ALERTED]),
+    ("bug-4571-03", 2, &[OUTER_FLOW]), // IPv6-in-IPv6 outer flow
+    ("bug-4571-03", 3, &[OUTER_FLOW]), // 2 flows expected (inner + outer), got 1
+    ("bug-4571-04", 1, &[OUTER_FLOW]), // IPv6-in-IPv4 outer flow (proto IPv6)
+    ("bug-4571-04", 2, &[ALERTED]),
+    ("bug-78-http-uri", 1, &[ALERTED]),
+    ("cond-log-dns-dig", 0, &[COND_LOG]),
+    ("cond-log-http-testmyids", 1, &[COND_LOG]),
+    ("decode-erspan-typeII-01", 0, &[TUNNEL_BYTES, ALERTED]),
+    ("decode-teredo-01", 13, &[PCAP_CNT]),
+    ("decode-teredo-01", 22, &[PCAP_CNT]),
+    ("decode-teredo-01", 26, &[ALERTED, MIDSTREAM]),
+    ("decode-teredo-01", 28, &[ALERTED]),
+    (
+        "decode-teredo-01",
+        29,
+        &[BYTES, "gap: no DHCP app-layer (app_proto dhcp)"],
+    ),
+    ("decode-teredo-01", 30, &[TEREDO]),
+    ("decode-teredo-01", 31, &[ALERTED, MIDSTREAM]),
+    ("dnp3-en-spon", 2, &[DNP3]),
+    ("dnp3-eve", 57, &[DNP3]),
+    ("dnp3-file-del", 2, &[DNP3]),
+    ("dnp3-file-write", 4, &[DNP3]),
+    ("dnp3-select-operate", 4, &[DNP3]),
+    // Suricata's DNP3 probing also reverses this flow's direction.
+    ("dnp3-toclient-start", 0, &[DNP3]),
+    ("dns-z-bit", 3, &[ALERTED]),
+    ("geneve-decoder", 0, &[TUNNEL_BYTES]),
+    ("http-connect-simple", 1, &[CONNECT]),
+    ("smb2-04", 3, &[SMB]),
+    ("smb2-06", 4, &[SMB]),
+    ("tls-glupteba", 0, &[PCAP_CNT]),
+    ("vxlan-decoder-02", 1, &[OUTER_FLOW]), // outer VXLAN UDP/4789 flows
+    ("vxlan-decoder-03", 0, &[OUTER_FLOW]),
+    ("vxlan-decoder-03", 1, &[OUTER_FLOW]),
+    (
+        "vxlan-decoder-03",
+        4,
+        &["gap: no NTP app-layer (app_proto ntp)"],
+    ),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Outcome {
@@ -404,7 +517,7 @@ fn explain(
         .filter(|r| !matchers.iter().all(|m| m.matches(r)))
         .map(|r| (matchers.iter().filter(|m| m.matches(r)).count(), *r))
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     for (score, r) in scored.iter().take(3) {
         let misses: Vec<String> = matchers
             .iter()
@@ -429,7 +542,11 @@ fn explain(
 
 /// A one-line identity for a record: type, 5-tuple, pcap_cnt.
 fn identity(r: &Value) -> String {
-    let f = |k: &str| lookup(r, k).map(|v| v.to_string()).unwrap_or_default();
+    let f = |k: &str| match lookup(r, k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => "-".into(),
+    };
     format!(
         "{} {} {}:{} -> {}:{} pcap_cnt={}",
         f("event_type"),
@@ -596,9 +713,15 @@ fn suricata_verify() {
     );
 
     let known_pass: BTreeSet<(&str, usize)> = KNOWN_PASS.iter().copied().collect();
-    let known_fail: BTreeMap<(&str, usize), &str> =
+    let known_fail: BTreeMap<(&str, usize), &[&str]> =
         KNOWN_FAIL.iter().map(|&(d, i, r)| ((d, i), r)).collect();
     let mut problems: Vec<String> = Vec::new();
+    if known_pass.len() != KNOWN_PASS.len() {
+        problems.push("KNOWN_PASS has duplicate entries".into());
+    }
+    if known_fail.len() != KNOWN_FAIL.len() {
+        problems.push("KNOWN_FAIL has duplicate entries".into());
+    }
     for k in known_pass.intersection(&known_fail.keys().copied().collect()) {
         problems.push(format!(
             "{}#{} is in both KNOWN_PASS and KNOWN_FAIL",
@@ -658,7 +781,7 @@ fn suricata_verify() {
                 }
                 Outcome::Fail => {
                     let tag = match known_fail.get(&key) {
-                        Some(reason) => format!("known: {reason}"),
+                        Some(reasons) => format!("known: {}", reasons.join("; ")),
                         None => {
                             problems.push(format!(
                                 "{}#{} fails and is not in KNOWN_FAIL",

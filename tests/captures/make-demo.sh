@@ -93,9 +93,9 @@ cleanup() {
   local rc=$?
   set +e
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-  del_ns "$NS_C"
+  del_ns "$NS_C"    # also SIGKILLs whatever still runs inside
   del_ns "$NS_S"
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   rm -rf "$WORK"
   if [ $rc -eq 0 ]; then log "cleaned up namespaces $NS_C/$NS_S"; else log "failed (rc=$rc); namespaces removed"; fi
 }
@@ -154,21 +154,23 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -subj "/C=XX/O=Sensor Demo/CN=demo-server.plant.example" \
   -keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>/dev/null
 
+# Background jobs are started with a plain `ip netns exec` (no shell function)
+# so that $! is the server process itself and `kill $!` really stops it.
 # --- servers ----------------------------------------------------------------------
 dns_args=()
 for n in "${ALL_NAMES[@]}"; do dns_args+=("--address=/$n/$IP_S"); done
 log "starting dnsmasq on $IP_S:53 (A records for ${#ALL_NAMES[@]} names -> $IP_S)"
-ins dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts --no-poll \
+ip netns exec "$NS_S" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts --no-poll \
   --bind-interfaces --listen-address="$IP_S" --pid-file= --user=root --local-ttl=300 \
   --log-queries --log-facility="$WORK/dnsmasq.log" "${dns_args[@]}" &
 PIDS+=($!)
 
 log "starting python3 http.server on $IP_S:80"
-ins "$PY" -m http.server 80 --bind "$IP_S" --directory "$WORK/www" >"$WORK/http.log" 2>&1 &
+ip netns exec "$NS_S" "$PY" -m http.server 80 --bind "$IP_S" --directory "$WORK/www" >"$WORK/http.log" 2>&1 &
 PIDS+=($!)
 
 log "starting openssl s_server on $IP_S:443"
-ins openssl s_server -quiet -accept 443 -www -cert "$WORK/tls/cert.pem" -key "$WORK/tls/key.pem" \
+ip netns exec "$NS_S" openssl s_server -quiet -accept 443 -www -cert "$WORK/tls/cert.pem" -key "$WORK/tls/key.pem" \
   >"$WORK/tls.log" 2>&1 </dev/null &
 PIDS+=($!)
 
@@ -179,7 +181,7 @@ wait_port tcp 443
 
 # --- capture ----------------------------------------------------------------------
 log "starting tcpdump on $NS_S/$VETH_S"
-ins tcpdump -i "$VETH_S" -s 0 -U -n -Z root -w "$WORK/cap.pcap" 2>"$WORK/tcpdump.log" &
+ip netns exec "$NS_S" tcpdump -i "$VETH_S" -s 0 -U -n -Z root -w "$WORK/cap.pcap" 2>"$WORK/tcpdump.log" &
 TCPDUMP_PID=$!
 PIDS+=("$TCPDUMP_PID")
 for _ in $(seq 1 50); do
@@ -237,7 +239,9 @@ run "curl -k https://historian.plant.example/ (benign, TLS 1.3)" \
 
 sleep 1
 log "stopping tcpdump"
-kill -INT "$TCPDUMP_PID" 2>/dev/null || true
+# SIGTERM, not SIGINT: background jobs of a non-interactive shell ignore
+# SIGINT. tcpdump flushes and prints its counters on SIGTERM as well.
+kill -TERM "$TCPDUMP_PID" 2>/dev/null || true
 wait "$TCPDUMP_PID" 2>/dev/null || true
 tail -n 3 "$WORK/tcpdump.log" | sed 's/^/[make-demo]   tcpdump: /'
 

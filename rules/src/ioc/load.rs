@@ -282,7 +282,9 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 
 fn parse_plain(name: &str, file: &Arc<str>, text: &str, out: &mut Vec<Outcome>) {
     let stem = file_stem(name);
-    let actor = actor_from_stem(stem);
+    // The actor comes from the file name (`apt_kimsuky.txt`), or from an
+    // `# actor: NAME` comment, which applies to the lines after it.
+    let mut actor = actor_from_stem(stem);
     let mut source: Option<String> = None;
     let mut maltrail = false;
     let mut reference: Option<String> = None;
@@ -298,6 +300,10 @@ fn parse_plain(name: &str, file: &Arc<str>, text: &str, out: &mut Vec<Outcome>) 
             }
             if strip_prefix_ci(comment, "reference:").is_some() {
                 reference = reference_of(comment);
+            }
+            if let Some(a) = strip_prefix_ci(comment, "actor:") {
+                let a = a.trim();
+                actor = (!a.is_empty()).then(|| a.to_string());
             }
             continue;
         }

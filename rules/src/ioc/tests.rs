@@ -573,3 +573,17 @@ fn count_by_kind_and_send_sync() {
         Some(IocKind::CertSha1)
     );
 }
+
+#[test]
+fn actor_directive_in_plain_lists() {
+    let mut b = IocSetBuilder::default();
+    let text = "one.example\n# actor: Kimsuky\ntwo.example\n# Actor:\nthree.example\n";
+    b.load_str("feed.txt", text, true).unwrap();
+    let set = b.build();
+    assert_eq!(set.match_domain("one.example").unwrap().actor, None);
+    assert_eq!(
+        set.match_domain("two.example").unwrap().actor.as_deref(),
+        Some("Kimsuky")
+    );
+    assert_eq!(set.match_domain("three.example").unwrap().actor, None);
+}

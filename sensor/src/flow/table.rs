@@ -120,7 +120,8 @@ impl<F> FlowTable<F> {
         if let Some(&idx) = self.index.find(hash, |&i| {
             slots[i as usize].key == *key && slots[i as usize].flow.is_some()
         }) {
-            self.slots[idx as usize].last_ns = now_ns;
+            let s = &mut self.slots[idx as usize];
+            s.last_ns = s.last_ns.max(now_ns);
             return Lookup::Found(idx);
         }
         if self.len >= self.max {

@@ -87,7 +87,17 @@ pub fn ip(buf: &mut Vec<u8>, a: IpAddr) {
             }
         }
         IpAddr::V6(v6) => {
-            let _ = write!(buf, "{v6}");
+            // Suricata writes IPv6 addresses in full: eight groups of four
+            // hex digits, no `::` compression.
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            for (i, g) in v6.segments().iter().enumerate() {
+                if i > 0 {
+                    buf.push(b':');
+                }
+                for shift in [12, 8, 4, 0] {
+                    buf.push(HEX[((g >> shift) & 0xf) as usize]);
+                }
+            }
         }
     }
 }
@@ -172,6 +182,11 @@ pub fn begin_record(buf: &mut Vec<u8>, h: &Header<'_>) {
             buf.extend_from_slice(b",\"dest_port\":");
             int(buf, ep.dport);
         }
+        buf.extend_from_slice(if ep.src.is_ipv4() {
+            b",\"ip_v\":4"
+        } else {
+            b",\"ip_v\":6"
+        });
         buf.extend_from_slice(b",\"proto\":");
         json_str(buf, crate::flow::proto_name(ep.proto));
         if let Some((t, c)) = ep.icmp {
@@ -262,7 +277,7 @@ mod tests {
         assert!(b.ends_with(b"}\n"));
         let mut a = Vec::new();
         ip(&mut a, "2001:db8::1".parse().unwrap());
-        assert_eq!(a, b"2001:db8::1");
+        assert_eq!(a, b"2001:0db8:0000:0000:0000:0000:0000:0001");
         assert_eq!(v["dns"]["version"], 3);
         assert!(b.ends_with(b"}\n"));
     }

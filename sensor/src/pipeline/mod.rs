@@ -337,6 +337,8 @@ pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
                 vlan: [0; 2],
                 vlan_count: 0,
             };
+            // One worker needs no flow hash; fragments are still reassembled
+            // here, so the cheap check for them stays.
             let d = decode::decode(rec.link, data);
             if let Ok(Decoded::Fragment(f)) = &d {
                 match defrag.insert(f, rec.ts_ns) {

@@ -78,6 +78,8 @@ pub struct Flow {
     tcp: TcpState,
     fins: u8,
     icmp: Option<(u8, u8)>,
+    /// First ICMP type/code seen from the responder.
+    icmp_reply: Option<(u8, u8)>,
     vlan: [u16; 2],
     vlan_count: u8,
     app_proto: AppProto,
@@ -87,9 +89,8 @@ pub struct Flow {
     app: Option<Box<AppFlow>>,
     alerted: bool,
     community_id: Option<Box<str>>,
-    /// DNS transactions: next id, and (dns id, tx id) of open requests.
+    /// Next DNS transaction id.
     dns_next_tx: u64,
-    dns_open: Vec<(u16, u64)>,
 }
 
 /// Plain per-worker counters, folded into [`Metrics`] after each batch.
@@ -361,7 +362,7 @@ impl Worker {
             decode::decode(pkt.link, data)
         };
         match decoded {
-            Ok(Decoded::Ip(p)) => self.packet(pkt, &p),
+            Ok(Decoded::Ip(p)) => self.packet(pkt, &p, data.len()),
             Ok(Decoded::Fragment(_)) => {
                 // The capture thread reassembles fragments; one that reaches
                 // a worker is a fragment inside a reassembled datagram.
@@ -402,7 +403,7 @@ impl Worker {
         self.eve_records += 1;
     }
 
-    fn packet(&mut self, pkt: &Pkt, p: &Packet<'_>) {
+    fn packet(&mut self, pkt: &Pkt, p: &Packet<'_>, frame_len: usize) {
         let (key, lo_to_hi) = FlowKey::from_packet(p);
         let hash = key.hash();
         let ts = pkt.ts_ns;
@@ -428,7 +429,7 @@ impl Worker {
         let lookup = self.flows.lookup_or_insert(
             &key,
             hash,
-            self.now_ns,
+            ts,
             || {
                 // The initiator is the sender of the first packet, unless
                 // that packet is a SYN-ACK (we missed the SYN).
@@ -450,6 +451,7 @@ impl Worker {
                     tcp: TcpState::None,
                     fins: 0,
                     icmp,
+                    icmp_reply: None,
                     vlan: p.vlan,
                     vlan_count: p.vlan_count,
                     app_proto: AppProto::Unknown,
@@ -458,7 +460,6 @@ impl Worker {
                     alerted: false,
                     community_id: None,
                     dns_next_tx: 0,
-                    dns_open: Vec::new(),
                 }
             },
             &mut |k, f| evicted.push((k, f)),
@@ -481,7 +482,13 @@ impl Worker {
         let to_server = lo_to_hi == flow.client_is_lo;
         let d = if to_server { 0 } else { 1 };
         flow.pkts[d] += 1;
-        flow.bytes[d] += p.ip_len as u64;
+        // Bytes as Suricata counts them: the whole frame, tunnel included.
+        flow.bytes[d] += frame_len as u64;
+        if d == 1 && flow.icmp_reply.is_none() {
+            if let L4::Icmp { ty, code } | L4::Icmpv6 { ty, code } = p.l4 {
+                flow.icmp_reply = Some((ty, code));
+            }
+        }
         flow.last_ns = ts.max(flow.last_ns);
         let ctx = Ctx {
             ts_ns: ts,
@@ -674,27 +681,11 @@ impl Worker {
         // Transaction id and record direction.
         let (tx_id, from_server) = match ev {
             AppEvent::Dns(ref mut d) => {
-                let resp = d.is_response();
-                let id = d.id;
-                let tx = if resp {
-                    match flow.dns_open.iter().position(|(i, _)| *i == id) {
-                        Some(pos) => flow.dns_open.swap_remove(pos).1,
-                        None => {
-                            flow.dns_next_tx += 1;
-                            flow.dns_next_tx - 1
-                        }
-                    }
-                } else {
-                    let tx = flow.dns_next_tx;
-                    flow.dns_next_tx += 1;
-                    if flow.dns_open.len() >= 32 {
-                        flow.dns_open.remove(0);
-                    }
-                    flow.dns_open.push((id, tx));
-                    tx
-                };
+                // As Suricata 8: every DNS message is its own transaction.
+                let tx = flow.dns_next_tx;
+                flow.dns_next_tx += 1;
                 d.tx_id = tx;
-                (tx, resp)
+                (tx, d.is_response())
             }
             AppEvent::Http(h) => (h.tx_id(), false),
             AppEvent::Tls(_) => (0, false),
@@ -882,6 +873,12 @@ impl Worker {
             _ => "established",
         };
         let b = &mut self.eve;
+        if let Some((t, c)) = flow.icmp_reply {
+            b.extend_from_slice(b",\"response_icmp_type\":");
+            eve::int(b, t);
+            b.extend_from_slice(b",\"response_icmp_code\":");
+            eve::int(b, c);
+        }
         eve::member(b, "flow");
         let _ = std::io::Write::write_fmt(
             b,
@@ -1048,6 +1045,7 @@ fn placeholder() -> Flow {
         tcp: TcpState::None,
         fins: 0,
         icmp: None,
+        icmp_reply: None,
         vlan: [0; 2],
         vlan_count: 0,
         app_proto: AppProto::Unknown,
@@ -1056,7 +1054,6 @@ fn placeholder() -> Flow {
         alerted: false,
         community_id: None,
         dns_next_tx: 0,
-        dns_open: Vec::new(),
     }
 }
 

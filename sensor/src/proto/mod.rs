@@ -130,6 +130,12 @@ fn probe_ssh(data: &[u8]) -> Probe {
 /// well-known ports the whole datagram must parse as a DNS message.
 pub fn probe_datagram(payload: &[u8], sport: u16, dport: u16) -> AppProto {
     const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
+    // NetBIOS name and datagram services share DNS's message layout but are
+    // not DNS (Suricata reports them as `failed` too).
+    const NETBIOS_PORTS: [u16; 2] = [137, 138];
+    if NETBIOS_PORTS.contains(&sport) || NETBIOS_PORTS.contains(&dport) {
+        return AppProto::Unknown;
+    }
     if dns::probe_udp(payload) {
         let on_port = DNS_PORTS.contains(&sport) || DNS_PORTS.contains(&dport);
         if on_port || dns::parse_message(payload).is_ok() {

@@ -18,12 +18,15 @@ pub fn bytes_to_string(b: &[u8]) -> String {
     match std::str::from_utf8(b) {
         Ok(s) => s.to_string(),
         Err(_) => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
             let mut out = String::with_capacity(b.len() * 2);
             for &c in b {
                 if c < 0x80 {
                     out.push(c as char);
                 } else {
-                    out.push_str(&format!("\\x{c:02x}"));
+                    out.push_str("\\x");
+                    out.push(char::from(HEX[usize::from(c >> 4)]));
+                    out.push(char::from(HEX[usize::from(c & 15)]));
                 }
             }
             out
@@ -104,7 +107,11 @@ impl HttpEvent {
             e.xff = opt(&r.headers.xff);
             e.http_refer = opt(&r.headers.referer);
             e.http_method = Some(r.method.clone());
-            e.protocol = Some(format!("HTTP/1.{}", r.minor));
+            e.protocol = Some(match r.minor {
+                0 => "HTTP/1.0".to_string(),
+                1 => "HTTP/1.1".to_string(),
+                m => format!("HTTP/1.{m}"),
+            });
         }
         if let Some(r) = resp {
             e.http_content_type = r.headers.content_type.as_deref().map(|ct| {
@@ -163,6 +170,12 @@ mod tests {
             serde_json::to_string(&e).expect("json"),
             r#"{"hostname":"www.google.com","url":"/blah/","http_user_agent":"Wget/1.11.4","http_content_type":"text/html","http_method":"GET","protocol":"HTTP/1.0","status":404,"length":1194}"#
         );
+    }
+
+    #[test]
+    fn non_utf8_bytes_are_escaped() {
+        assert_eq!(bytes_to_string(b"a\xff\x80/\xc3"), "a\\xff\\x80/\\xc3");
+        assert_eq!(bytes_to_string("é".as_bytes()), "é");
     }
 
     #[test]

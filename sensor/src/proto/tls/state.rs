@@ -739,6 +739,89 @@ mod tests {
     }
 
     #[test]
+    fn tls13_done_right_after_server_hello_record() {
+        let client = record(22, &hs(1, &client_hello_body()));
+        let sh = record(22, &hs(2, &server_hello13_body()));
+        let mut st = TlsState::new();
+        let mut out = Vec::new();
+        st.input(true, &client, &mut out);
+        st.input(false, &sh[..sh.len() - 1], &mut out);
+        assert!(out.is_empty() && !st.is_done());
+        // The last byte of the ServerHello record: event and done, without
+        // waiting for the CCS or any encrypted record.
+        st.input(false, &sh[sh.len() - 1..], &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(st.is_done());
+        // Everything after is ignored.
+        st.input(false, &record(23, &[0x17; 1000]), &mut out);
+        st.input(true, &record(23, &[0x17; 1000]), &mut out);
+        st.finish(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].version.as_deref(), Some("TLS 1.3"));
+    }
+
+    #[test]
+    fn tls12_done_right_after_certificate_or_hello_done() {
+        let client = record(22, &hs(1, &client_hello_body()));
+        // Certificate in its own record, ServerHelloDone not yet sent.
+        let mut server = record(22, &hs(2, &server_hello12_body()));
+        server.extend(record(22, &hs(11, &cert_msg_body(&[FAKE_LEAF]))));
+        let mut st = TlsState::new();
+        let mut out = Vec::new();
+        st.input(true, &client, &mut out);
+        st.input(false, &server[..server.len() - 1], &mut out);
+        assert!(out.is_empty() && !st.is_done());
+        st.input(false, &server[server.len() - 1..], &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(st.is_done());
+        assert_eq!(out[0].cert_sha1(), Some(sha1_colon(FAKE_LEAF).as_str()));
+        // Anonymous / PSK suites: no Certificate, event at ServerHelloDone.
+        let mut server = record(22, &hs(2, &server_hello12_body()));
+        server.extend(record(22, &hs(14, &[])));
+        let mut st = TlsState::new();
+        let mut out = Vec::new();
+        st.input(true, &client, &mut out);
+        st.input(false, &server[..server.len() - 1], &mut out);
+        assert!(out.is_empty() && !st.is_done());
+        st.input(false, &server[server.len() - 1..], &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(st.is_done());
+        assert_eq!(out[0].version.as_deref(), Some("TLS 1.2"));
+    }
+
+    #[test]
+    fn application_data_before_event_is_skipped_not_buffered() {
+        // Client: ClientHello, then 0-RTT early data (3 full records) fed in
+        // 1460-byte segments before the server answers.
+        let mut client = record(22, &hs(1, &client_hello_body()));
+        for _ in 0..3 {
+            client.extend(record(23, &[0xee; parser::MAX_RECORD_LEN - 2048]));
+        }
+        let mut st = TlsState::new();
+        let mut out = Vec::new();
+        for seg in client.chunks(1460) {
+            st.input(true, seg, &mut out);
+            assert_eq!(st.client.msg.capacity(), 0, "record body was copied");
+        }
+        assert!(st.client_hello.is_some());
+        assert_eq!((st.client.mode, st.client.rec_left), (Mode::Records, 0));
+        // Server: an alert record and a big non-handshake record before the
+        // ServerHello are skipped the same way.
+        let mut server = record(21, &[1, 0]);
+        server.extend(record(24, &[0x42; 10_000]));
+        let sh_start = server.len();
+        server.extend(record(22, &hs(2, &server_hello13_body())));
+        for seg in server[..sh_start].chunks(1460) {
+            st.input(false, seg, &mut out);
+            assert_eq!(st.server.msg.capacity(), 0, "record body was copied");
+        }
+        st.input(false, &server[sh_start..], &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(st.is_done());
+        assert_eq!(out[0].sni(), Some("example.com"));
+    }
+
+    #[test]
     fn hello_retry_request_waits_for_real_server_hello() {
         let mut hrr = server_hello13_body();
         hrr[2..34].copy_from_slice(&parser::HRR_RANDOM);
