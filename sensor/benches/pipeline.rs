@@ -304,7 +304,7 @@ fn bench_flow(c: &mut Criterion) {
                 let mut acc = 0u64;
                 for (k, h) in &queries {
                     match table.lookup_or_insert(k, *h, now, || [0; FLOW_WORDS], &mut never) {
-                        Lookup::Found(i) => acc = acc.wrapping_add(u64::from(i)),
+                        Lookup::Found(i, _) => acc = acc.wrapping_add(u64::from(i)),
                         Lookup::Created(_) => panic!("miss on an existing flow"),
                     }
                 }

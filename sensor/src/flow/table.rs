@@ -49,8 +49,24 @@ pub struct FlowTable<F> {
 
 /// Result of a lookup.
 pub enum Lookup {
-    Found(u32),
+    /// Slot of an existing flow, and when it was last seen before this call.
+    Found(u32, u64),
     Created(u32),
+}
+
+impl<F> Default for FlowTable<F> {
+    /// An empty table with the smallest bound (placeholder while the real
+    /// table is borrowed out).
+    fn default() -> Self {
+        FlowTable {
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashTable::new(),
+            max: 16,
+            cursor: 0,
+            len: 0,
+        }
+    }
 }
 
 impl<F> FlowTable<F> {
@@ -121,8 +137,9 @@ impl<F> FlowTable<F> {
             slots[i as usize].key == *key && slots[i as usize].flow.is_some()
         }) {
             let s = &mut self.slots[idx as usize];
-            s.last_ns = s.last_ns.max(now_ns);
-            return Lookup::Found(idx);
+            let prev = s.last_ns;
+            s.last_ns = prev.max(now_ns);
+            return Lookup::Found(idx, prev);
         }
         if self.len >= self.max {
             self.evict_one(evict);
@@ -261,7 +278,7 @@ mod tests {
         ));
         assert!(matches!(
             t.lookup_or_insert(&k, k.hash(), 2, || 8, &mut never),
-            Lookup::Found(0)
+            Lookup::Found(0, 1)
         ));
         assert_eq!(t.get_mut(0), Some(&mut 7));
         assert_eq!(t.len(), 1);

@@ -52,6 +52,9 @@ pub struct Summary {
     pub input_errors: Vec<String>,
     pub writer: WriterReport,
     pub workers: usize,
+    /// CPU time of the capture (reader) thread.
+    pub reader_cpu: Duration,
+    pub worker_reports: Vec<worker::WorkerReport>,
 }
 
 impl Summary {
@@ -106,6 +109,21 @@ impl Summary {
                 let _ = writeln!(s, "  EVE records lost: {v}");
             }
         }
+        let mut cpu = format!("cpu: reader {:.3}s", self.reader_cpu.as_secs_f64());
+        for (i, w) in self.worker_reports.iter().enumerate() {
+            let secs = w.cpu.as_secs_f64();
+            let rate = if secs > 0.0 {
+                w.packets as f64 / secs
+            } else {
+                0.0
+            };
+            let _ = write!(
+                cpu,
+                "  worker-{i} {secs:.3}s ({} pkts, {rate:.0} pkt per CPU-s)",
+                w.packets
+            );
+        }
+        let _ = writeln!(s, "{cpu}");
         if let Some(kb) = peak_rss_kib() {
             let _ = writeln!(s, "peak RSS {:.1} MiB", kb as f64 / 1024.0);
         }
@@ -133,7 +151,7 @@ pub struct RunSpec {
 struct Running {
     clock: Arc<AtomicU64>,
     rings: Vec<Sender<Batch>>,
-    workers: Vec<std::thread::JoinHandle<()>>,
+    workers: Vec<std::thread::JoinHandle<worker::WorkerReport>>,
     writer: std::thread::JoinHandle<WriterReport>,
 }
 
@@ -410,9 +428,13 @@ pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
     disp.flush_all();
     summary.dropped = disp.dropped;
     drop(disp);
+    summary.reader_cpu = worker::thread_cpu_time();
     for w in run.workers {
-        if w.join().is_err() {
-            anyhow::bail!("a worker thread panicked (a bug: please report it with the capture)");
+        match w.join() {
+            Ok(r) => summary.worker_reports.push(r),
+            Err(_) => {
+                anyhow::bail!("a worker thread panicked (a bug: please report it with the capture)")
+            }
         }
     }
     summary.writer = run

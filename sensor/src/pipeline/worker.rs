@@ -160,6 +160,28 @@ pub struct Worker {
     clock: Arc<AtomicU64>,
 }
 
+/// What a worker did, for the run summary.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WorkerReport {
+    pub packets: u64,
+    /// CPU time the worker thread used.
+    pub cpu: std::time::Duration,
+}
+
+/// CPU time used by the calling thread.
+pub fn thread_cpu_time() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 /// Which flow an app event or packet belongs to, and where it is going.
 struct Ctx {
     ts_ns: u64,
@@ -209,11 +231,17 @@ impl Worker {
     }
 
     /// Run until the ring closes, then end every flow and flush.
-    pub fn run(mut self, rx: Receiver<Batch>) {
+    pub fn run(mut self, rx: Receiver<Batch>) -> WorkerReport {
+        let mut packets = 0u64;
         for batch in rx {
+            packets += batch.pkts.len() as u64;
             self.process_batch(&batch);
         }
         self.finish();
+        WorkerReport {
+            packets,
+            cpu: thread_cpu_time(),
+        }
     }
 
     pub fn process_batch(&mut self, batch: &Batch) {
@@ -411,74 +439,85 @@ impl Worker {
             L4::Tcp(t) => Some(t),
             _ => None,
         };
+        // The table is taken out of `self` while this packet is handled, so
+        // the flow can be borrowed from it and passed to methods of `self`.
+        let mut flows = std::mem::take(&mut self.flows);
+        let make = || {
+            // The initiator is the sender of the first packet, unless
+            // that packet is a SYN-ACK (we missed the SYN).
+            let synack = tcp.is_some_and(|t| t.flags & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK);
+            let client_is_lo = lo_to_hi != synack;
+            let icmp = match p.l4 {
+                L4::Icmp { ty, code } | L4::Icmpv6 { ty, code } => Some((ty, code)),
+                _ => None,
+            };
+            Flow {
+                flow_id: flow_id(&key, ts),
+                client_is_lo,
+                start_ns: ts,
+                last_ns: ts,
+                pkts: [0; 2],
+                bytes: [0; 2],
+                tcp_flags: [0; 2],
+                tcp: TcpState::None,
+                fins: 0,
+                icmp,
+                icmp_reply: None,
+                vlan: p.vlan,
+                vlan_count: p.vlan_count,
+                app_proto: AppProto::Unknown,
+                inspect: matches!(p.l4, L4::Tcp(_) | L4::Udp),
+                app: None,
+                alerted: false,
+                community_id: None,
+                dns_next_tx: 0,
+            }
+        };
+        let mut evicted = Vec::new();
+        let mut lookup =
+            flows.lookup_or_insert(&key, hash, ts, make, &mut |k, f| evicted.push((k, f)));
         // Idle timeouts are applied when the next packet arrives, so the
         // result does not depend on when a sweep happened to run (and so not
         // on the worker count).
-        if let Some(idx) = self.flows.find(&key, hash) {
-            let last = self.flows.last_seen(idx);
-            let expired = self.flows.get_mut(idx).is_some_and(|f| {
-                ts.saturating_sub(last) > timeout_of(&self.timeouts, f, key.proto)
+        if let Lookup::Found(idx, prev) = lookup {
+            let expired = flows.get_mut(idx).is_some_and(|f| {
+                ts.saturating_sub(prev) > timeout_of(&self.timeouts, f, key.proto)
             });
             if expired {
-                if let Some((k, f)) = self.flows.remove(idx) {
+                if let Some((k, f)) = flows.remove(idx) {
                     self.end_flow(k, f, EndReason::Timeout);
                 }
+                lookup =
+                    flows.lookup_or_insert(&key, hash, ts, make, &mut |k, f| evicted.push((k, f)));
             }
         }
-        let mut evicted = Vec::new();
-        let lookup = self.flows.lookup_or_insert(
-            &key,
-            hash,
-            ts,
-            || {
-                // The initiator is the sender of the first packet, unless
-                // that packet is a SYN-ACK (we missed the SYN).
-                let synack =
-                    tcp.is_some_and(|t| t.flags & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK);
-                let client_is_lo = lo_to_hi != synack;
-                let icmp = match p.l4 {
-                    L4::Icmp { ty, code } | L4::Icmpv6 { ty, code } => Some((ty, code)),
-                    _ => None,
-                };
-                Flow {
-                    flow_id: flow_id(&key, ts),
-                    client_is_lo,
-                    start_ns: ts,
-                    last_ns: ts,
-                    pkts: [0; 2],
-                    bytes: [0; 2],
-                    tcp_flags: [0; 2],
-                    tcp: TcpState::None,
-                    fins: 0,
-                    icmp,
-                    icmp_reply: None,
-                    vlan: p.vlan,
-                    vlan_count: p.vlan_count,
-                    app_proto: AppProto::Unknown,
-                    inspect: matches!(p.l4, L4::Tcp(_) | L4::Udp),
-                    app: None,
-                    alerted: false,
-                    community_id: None,
-                    dns_next_tx: 0,
-                }
-            },
-            &mut |k, f| evicted.push((k, f)),
-        );
         for (k, f) in evicted {
             self.local.flows_evicted += 1;
             self.end_flow(k, f, EndReason::Evicted);
         }
         let (idx, created) = match lookup {
-            Lookup::Found(i) => (i, false),
+            Lookup::Found(i, _) => (i, false),
             Lookup::Created(i) => (i, true),
         };
-        let Some(mut flow) = self
-            .flows
-            .get_mut(idx)
-            .map(|f| std::mem::replace(f, placeholder()))
-        else {
-            return;
-        };
+        if let Some(flow) = flows.get_mut(idx) {
+            self.packet_in_flow(pkt, p, frame_len, &key, lo_to_hi, created, flow);
+        }
+        self.flows = flows;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn packet_in_flow(
+        &mut self,
+        pkt: &Pkt,
+        p: &Packet<'_>,
+        frame_len: usize,
+        key: &FlowKey,
+        lo_to_hi: bool,
+        created: bool,
+        flow: &mut Flow,
+    ) {
+        let ts = pkt.ts_ns;
         let to_server = lo_to_hi == flow.client_is_lo;
         let d = if to_server { 0 } else { 1 };
         flow.pkts[d] += 1;
@@ -497,23 +536,20 @@ impl Worker {
         };
         if created {
             self.local.flows_created += 1;
-            self.check_addresses(&key, &mut flow, &ctx);
+            self.check_addresses(key, flow, &ctx);
         }
         match p.l4 {
             L4::Tcp(t) => {
                 flow.tcp_flags[d] |= t.flags;
-                update_tcp_state(&mut flow, t.flags, to_server);
+                update_tcp_state(flow, t.flags, to_server);
                 if flow.inspect {
-                    self.tcp_app(&key, &mut flow, &ctx, t.seq, t.flags, p.payload);
+                    self.tcp_app(key, flow, &ctx, t.seq, t.flags, p.payload);
                 }
             }
             L4::Udp if flow.inspect && !p.payload.is_empty() => {
-                self.udp_app(&key, &mut flow, &ctx, p.sport, p.dport, p.payload);
+                self.udp_app(key, flow, &ctx, p.sport, p.dport, p.payload);
             }
             _ => {}
-        }
-        if let Some(slot) = self.flows.get_mut(idx) {
-            *slot = flow;
         }
         // A connection closed by RST or both FINs ends now (its record is
         // written; late packets start a new flow, as in Suricata's closed
@@ -1030,30 +1066,6 @@ impl ProbeCtx<'_> {
         if d == 0 || self.probe_failed[0] {
             *self.app_proto = AppProto::Failed;
         }
-    }
-}
-
-fn placeholder() -> Flow {
-    Flow {
-        flow_id: 0,
-        client_is_lo: true,
-        start_ns: 0,
-        last_ns: 0,
-        pkts: [0; 2],
-        bytes: [0; 2],
-        tcp_flags: [0; 2],
-        tcp: TcpState::None,
-        fins: 0,
-        icmp: None,
-        icmp_reply: None,
-        vlan: [0; 2],
-        vlan_count: 0,
-        app_proto: AppProto::Unknown,
-        inspect: false,
-        app: None,
-        alerted: false,
-        community_id: None,
-        dns_next_tx: 0,
     }
 }
 
