@@ -55,6 +55,8 @@ pub struct Summary {
     /// CPU time of the capture (reader) thread.
     pub reader_cpu: Duration,
     pub worker_reports: Vec<worker::WorkerReport>,
+    /// Largest anonymous (heap) RSS seen while reading, KiB.
+    pub peak_anon_kib: u64,
 }
 
 impl Summary {
@@ -124,8 +126,13 @@ impl Summary {
             );
         }
         let _ = writeln!(s, "{cpu}");
-        if let Some(kb) = peak_rss_kib() {
-            let _ = writeln!(s, "peak RSS {:.1} MiB", kb as f64 / 1024.0);
+        if let Some(kb) = status_kib("VmHWM:") {
+            let _ = writeln!(
+                s,
+                "peak RSS {:.1} MiB including the mapped capture file; heap (anonymous) peak {:.1} MiB",
+                kb as f64 / 1024.0,
+                self.peak_anon_kib.max(status_kib("RssAnon:").unwrap_or(0)) as f64 / 1024.0
+            );
         }
         for e in &self.input_errors {
             let _ = writeln!(s, "  input error: {e}");
@@ -394,6 +401,10 @@ pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
                     b.set_position(done_bytes + recs.position());
                 }
                 spec.metrics.capture_packets.inc_by(65_536);
+                // Heap use without the mapped capture file (sampled).
+                if let Some(kb) = status_kib("RssAnon:") {
+                    summary.peak_anon_kib = summary.peak_anon_kib.max(kb);
+                }
             }
         }
         spec.metrics.capture_packets.inc_by(since_bar as u64);
@@ -458,11 +469,58 @@ fn record_error(m: &Metrics, s: &mut Summary, path: &std::path::Path, e: &Record
     s.input_errors.push(format!("{}: {e}", path.display()));
 }
 
-/// Peak resident set size of this process (Linux `VmHWM`), KiB.
-pub fn peak_rss_kib() -> Option<u64> {
+/// A `/proc/self/status` field in KiB (`VmHWM:` is the peak RSS).
+pub fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::LinkType;
+
+    fn pkt(n: u64) -> Pkt {
+        Pkt {
+            off: 0,
+            len: 0,
+            ts_ns: n,
+            pcap_cnt: n,
+            link: LinkType::Ethernet,
+            owned: false,
+            vlan: [0; 2],
+            vlan_count: 0,
+        }
+    }
+
+    #[test]
+    fn live_hand_off_counts_ring_full_drops_and_replay_waits() {
+        let m = Metrics::new();
+        let (tx, rx) = crossbeam_channel::bounded::<Batch>(1);
+        let mut d = Dispatcher::new(vec![tx], 2, HandOff::Drop, m.clone());
+        // Three batches of two packets into a ring that holds one batch and
+        // is never drained: the first goes in, four packets are dropped.
+        for n in 0..6 {
+            d.push(0, pkt(n));
+        }
+        assert_eq!(d.dropped, 4);
+        assert_eq!(m.capture_dropped.with_label_values(&["ring_full"]).get(), 4);
+        assert_eq!(rx.len(), 1);
+        drop(rx);
+
+        // Replay: the hand-off waits for the consumer and loses nothing.
+        let (tx, rx) = crossbeam_channel::bounded::<Batch>(1);
+        let consumer = std::thread::spawn(move || rx.iter().map(|b| b.pkts.len()).sum::<usize>());
+        let mut d = Dispatcher::new(vec![tx], 2, HandOff::Wait, m.clone());
+        for n in 0..1001 {
+            d.push(0, pkt(n));
+        }
+        d.flush_all();
+        assert_eq!(d.dropped, 0);
+        drop(d);
+        assert_eq!(consumer.join().unwrap(), 1001);
+    }
 }

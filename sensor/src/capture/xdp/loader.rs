@@ -1,0 +1,301 @@
+//! Loading the embedded XDP object with aya and driving its maps.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::time::Duration;
+
+use aya::maps::lpm_trie::Key;
+use aya::maps::{HashMap, LpmTrie, MapData, PerCpuArray, PerCpuValues, RingBuf, XskMap};
+use aya::programs::{TestRun, TestRunOptions, Xdp, XdpMode};
+use aya::{Ebpf, EbpfLoader};
+
+use super::maps::{cnt, BypassValue, Counter, FlowKey, IocEvent, IocValue};
+use super::{PROGRAM_NAME, SENSOR_XDP_OBJ};
+
+/// Errors of the XDP loader.
+#[derive(Debug, thiserror::Error)]
+pub enum XdpError {
+    #[error("loading the XDP object: {0}")]
+    Load(#[from] aya::EbpfError),
+    #[error("XDP program: {0}")]
+    Program(#[from] aya::programs::ProgramError),
+    #[error("XDP map: {0}")]
+    Map(#[from] aya::maps::MapError),
+    #[error("XDP object has no {kind} named `{name}`")]
+    Missing { kind: &'static str, name: &'static str },
+    #[error("invalid prefix length {len} for IPv{version} (max {max})")]
+    PrefixLen { version: u8, len: u8, max: u8 },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Result of one `BPF_PROG_TEST_RUN`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunResult {
+    /// The XDP action returned (`XDP_PASS` = 2, `XDP_DROP` = 1, `XDP_REDIRECT` = 4).
+    pub action: u32,
+    /// Mean time per repetition, as measured by the kernel.
+    pub duration: Duration,
+}
+
+pub const XDP_ABORTED: u32 = 0;
+pub const XDP_DROP: u32 = 1;
+pub const XDP_PASS: u32 = 2;
+pub const XDP_TX: u32 = 3;
+pub const XDP_REDIRECT: u32 = 4;
+
+/// The loaded (verified) sensor XDP program and its maps.
+pub struct SensorXdp {
+    ebpf: Ebpf,
+    counters: PerCpuArray<MapData, Counter>,
+    ioc_v4: LpmTrie<MapData, [u8; 4], IocValue>,
+    ioc_v6: LpmTrie<MapData, [u8; 16], IocValue>,
+    bypass: HashMap<MapData, FlowKey, BypassValue>,
+    events: RingBuf<MapData>,
+    xsks: XskMap<MapData>,
+}
+
+fn take<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, XdpError>
+where
+    T: TryFrom<aya::maps::Map, Error = aya::maps::MapError>,
+{
+    let map = ebpf.take_map(name).ok_or(XdpError::Missing { kind: "map", name })?;
+    Ok(T::try_from(map)?)
+}
+
+impl SensorXdp {
+    /// Loads the embedded object, creates its maps and loads (verifies) the
+    /// program. Nothing is attached yet; see [`SensorXdp::attach`].
+    pub fn load() -> Result<Self, XdpError> {
+        Self::load_with(&mut EbpfLoader::new())
+    }
+
+    /// Like [`SensorXdp::load`] with a caller-configured loader (e.g. to
+    /// shrink map sizes with `map_max_entries` or pin maps).
+    pub fn load_with(loader: &mut EbpfLoader<'_>) -> Result<Self, XdpError> {
+        let mut ebpf = loader.load(SENSOR_XDP_OBJ)?;
+        {
+            let prog: &mut Xdp = ebpf
+                .program_mut(PROGRAM_NAME)
+                .ok_or(XdpError::Missing { kind: "program", name: PROGRAM_NAME })?
+                .try_into()?;
+            prog.load()?;
+        }
+        Ok(Self {
+            counters: take(&mut ebpf, "counters")?,
+            ioc_v4: take(&mut ebpf, "ioc_v4")?,
+            ioc_v6: take(&mut ebpf, "ioc_v6")?,
+            bypass: take(&mut ebpf, "bypass")?,
+            events: take(&mut ebpf, "ioc_events")?,
+            xsks: take(&mut ebpf, "xsks")?,
+            ebpf,
+        })
+    }
+
+    /// The loaded program.
+    pub fn program(&self) -> &Xdp {
+        // Checked in load_with: present and of type Xdp.
+        self.ebpf
+            .program(PROGRAM_NAME)
+            .and_then(|p| <&Xdp>::try_from(p).ok())
+            .expect("sensor_xdp program present")
+    }
+
+    fn program_mut(&mut self) -> &mut Xdp {
+        self.ebpf
+            .program_mut(PROGRAM_NAME)
+            .and_then(|p| <&mut Xdp>::try_from(p).ok())
+            .expect("sensor_xdp program present")
+    }
+
+    /// Attaches the program to `interface`; detached when `self` is dropped.
+    pub fn attach(&mut self, interface: &str, mode: XdpMode) -> Result<(), XdpError> {
+        self.program_mut().attach(interface, mode)?;
+        Ok(())
+    }
+
+    /// Binds an AF_XDP socket to rx queue `queue` (`xsks[queue] = fd`).
+    pub fn bind_xsk(&mut self, queue: u32, socket: impl AsRawFd) -> Result<(), XdpError> {
+        self.xsks.set(queue, socket, 0)?;
+        Ok(())
+    }
+
+    // ---- IOC tries --------------------------------------------------------
+
+    /// Inserts IPv4 indicators: (address in host order, e.g.
+    /// `u32::from(Ipv4Addr)`, prefix length 0..=32, indicator index). Host
+    /// bits beyond the prefix are cleared. Returns the number inserted.
+    pub fn insert_ioc_v4(&mut self, entries: &[(u32, u8, u32)]) -> Result<usize, XdpError> {
+        for &(addr, len, indicator) in entries {
+            let key = v4_key(addr, len)?;
+            self.ioc_v4.insert(&key, ioc_value(indicator, len), 0)?;
+        }
+        Ok(entries.len())
+    }
+
+    /// Inserts IPv6 indicators: (address bytes in network order, prefix
+    /// length 0..=128, indicator index).
+    pub fn insert_ioc_v6(&mut self, entries: &[([u8; 16], u8, u32)]) -> Result<usize, XdpError> {
+        for &(addr, len, indicator) in entries {
+            let key = v6_key(addr, len)?;
+            self.ioc_v6.insert(&key, ioc_value(indicator, len), 0)?;
+        }
+        Ok(entries.len())
+    }
+
+    pub fn remove_ioc_v4(&mut self, addr: u32, len: u8) -> Result<(), XdpError> {
+        Ok(self.ioc_v4.remove(&v4_key(addr, len)?)?)
+    }
+
+    pub fn remove_ioc_v6(&mut self, addr: [u8; 16], len: u8) -> Result<(), XdpError> {
+        Ok(self.ioc_v6.remove(&v6_key(addr, len)?)?)
+    }
+
+    // ---- bypass -----------------------------------------------------------
+
+    /// Starts dropping `key`'s flow in the kernel (both directions).
+    pub fn bypass_insert(&mut self, key: &FlowKey) -> Result<(), XdpError> {
+        let v = BypassValue { last_seen_ns: monotonic_ns(), packets: 0, bytes: 0 };
+        self.bypass.insert(key, v, 0)?;
+        Ok(())
+    }
+
+    pub fn bypass_remove(&mut self, key: &FlowKey) -> Result<(), XdpError> {
+        Ok(self.bypass.remove(key)?)
+    }
+
+    /// The entry of `key`, if present.
+    pub fn bypass_get(&self, key: &FlowKey) -> Result<Option<BypassValue>, XdpError> {
+        match self.bypass.get(key, 0) {
+            Ok(v) => Ok(Some(v)),
+            Err(aya::maps::MapError::KeyNotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes entries whose last packet is older than `idle`; returns how many.
+    pub fn bypass_expire(&mut self, idle: Duration) -> Result<usize, XdpError> {
+        let now = monotonic_ns();
+        let idle = u64::try_from(idle.as_nanos()).unwrap_or(u64::MAX);
+        let stale: Vec<FlowKey> = self
+            .bypass
+            .iter()
+            .filter_map(Result::ok)
+            .filter(|(_, v)| now.saturating_sub(v.last_seen_ns) > idle)
+            .map(|(k, _)| k)
+            .collect();
+        let mut n = 0;
+        for k in &stale {
+            match self.bypass.remove(k) {
+                Ok(()) => n += 1,
+                Err(aya::maps::MapError::KeyNotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(n)
+    }
+
+    // ---- counters ---------------------------------------------------------
+
+    /// Sums every counter slot over all CPUs; index with [`cnt`] constants.
+    pub fn counters(&self) -> Result<Vec<Counter>, XdpError> {
+        let mut out = vec![Counter::default(); cnt::MAX as usize];
+        for (i, slot) in out.iter_mut().enumerate() {
+            let per_cpu = self.counters.get(&(i as u32), 0)?;
+            for c in per_cpu.iter() {
+                slot.packets = slot.packets.wrapping_add(c.packets);
+                slot.bytes = slot.bytes.wrapping_add(c.bytes);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets every counter to zero on every CPU.
+    pub fn reset_counters(&mut self) -> Result<(), XdpError> {
+        let ncpu = aya::util::nr_cpus().map_err(|(_, e)| e)?;
+        for i in 0..cnt::MAX {
+            let zero = PerCpuValues::try_from(vec![Counter::default(); ncpu])?;
+            self.counters.set(i, zero, 0)?;
+        }
+        Ok(())
+    }
+
+    // ---- events -----------------------------------------------------------
+
+    /// Moves up to `max` pending IOC events into `out`; returns how many.
+    /// Non-blocking: wait for readiness on [`SensorXdp::events_fd`] (epoll).
+    pub fn poll_events(&mut self, out: &mut Vec<IocEvent>, max: usize) -> usize {
+        let mut n = 0;
+        while n < max {
+            let Some(item) = self.events.next() else { break };
+            if let Some(ev) = IocEvent::from_bytes(&item) {
+                out.push(ev);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// The ring buffer's fd: readable when events are pending.
+    pub fn events_fd(&self) -> BorrowedFd<'_> {
+        self.events.as_fd()
+    }
+
+    // ---- testing ----------------------------------------------------------
+
+    /// Runs the program on `frame` with `BPF_PROG_TEST_RUN` (`repeat` times;
+    /// maps are updated for real). The kernel needs `frame.len() >= 14`.
+    pub fn test_run(&self, frame: &[u8], repeat: u32) -> Result<RunResult, XdpError> {
+        test_run(self.program(), frame, repeat)
+    }
+}
+
+/// `BPF_PROG_TEST_RUN` of any loaded XDP program.
+pub fn test_run(prog: &Xdp, frame: &[u8], repeat: u32) -> Result<RunResult, XdpError> {
+    let r = prog.test_run(TestRunOptions {
+        data_in: Some(frame),
+        repeat: repeat.max(1),
+        ..TestRunOptions::default()
+    })?;
+    Ok(RunResult { action: r.return_value, duration: r.duration })
+}
+
+fn ioc_value(indicator: u32, len: u8) -> IocValue {
+    IocValue { indicator, prefixlen: len, _pad: [0; 3] }
+}
+
+fn v4_key(addr: u32, len: u8) -> Result<Key<[u8; 4]>, XdpError> {
+    if len > 32 {
+        return Err(XdpError::PrefixLen { version: 4, len, max: 32 });
+    }
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+    Ok(Key::new(u32::from(len), (addr & mask).to_be_bytes()))
+}
+
+fn v6_key(addr: [u8; 16], len: u8) -> Result<Key<[u8; 16]>, XdpError> {
+    if len > 128 {
+        return Err(XdpError::PrefixLen { version: 6, len, max: 128 });
+    }
+    let a = u128::from_be_bytes(addr);
+    let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+    Ok(Key::new(u32::from(len), (a & mask).to_be_bytes()))
+}
+
+/// CLOCK_MONOTONIC in ns: the clock of `bpf_ktime_get_ns()`.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: valid pointer to a timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+}
+
+/// Loads `xdp_pass.o` (a bare `return XDP_PASS;`), the benchmark baseline
+/// and the probe for "can this process load XDP programs at all".
+pub fn load_xdp_pass() -> Result<Ebpf, XdpError> {
+    let mut ebpf = EbpfLoader::new().load(super::XDP_PASS_OBJ)?;
+    let prog: &mut Xdp = ebpf
+        .program_mut("xdp_pass")
+        .ok_or(XdpError::Missing { kind: "program", name: "xdp_pass" })?
+        .try_into()?;
+    prog.load()?;
+    Ok(ebpf)
+}
