@@ -61,6 +61,27 @@ struct {
 } ioc_v6 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SENSOR_IOC_V4_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} ioc_v4_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SENSOR_IOC_V6_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} ioc_v6_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SENSOR_BYPASS_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} bypass_filter SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, SENSOR_RINGBUF_BYTES);
 } ioc_events SEC(".maps");
@@ -117,6 +138,31 @@ static __always_inline void count(__u32 idx, __u64 bytes)
 	}
 }
 
+/* Tests bit `bit` of bitmap array `map`. */
+static __always_inline int filter_test(void *map, __u32 bit)
+{
+	__u32 word = bit >> 6;
+	__u64 *w = bpf_map_lookup_elem(map, &word);
+
+	return w && (*w & (1ull << (bit & 63)));
+}
+
+/* Hashed /32 bucket of an IPv6 address (first word, network order). */
+static __always_inline __u32 sensor_v6_bucket(__u32 first_word_be)
+{
+	return (bpf_ntohl(first_word_be) * SENSOR_HASH_MUL) >> (32 - SENSOR_IOC_V6_FILTER_LOG2);
+}
+
+static __always_inline int v6_maybe(__u32 first_word_be)
+{
+	__u32 always = SENSOR_IOC_V6_FILTER_ALWAYS;
+	__u64 *w = bpf_map_lookup_elem(&ioc_v6_filter, &always);
+
+	if (w && *w)
+		return 1;
+	return filter_test(&ioc_v6_filter, sensor_v6_bucket(first_word_be));
+}
+
 static __always_inline void ioc_report(struct xdp_md *ctx, const struct pkt *p,
 				       const struct ioc_value *v, __u8 dir, __u64 len)
 {
@@ -152,25 +198,33 @@ static __always_inline void ioc_lookup(struct xdp_md *ctx, const struct pkt *p, 
 	if (p->ip_version == 4) {
 		struct ioc_v4_key k = { .prefixlen = 32 };
 
-		__builtin_memcpy(k.addr, &p->src[0], 4);
-		v = bpf_map_lookup_elem(&ioc_v4, &k);
-		if (v)
-			ioc_report(ctx, p, v, SENSOR_DIR_SRC, len);
-		__builtin_memcpy(k.addr, &p->dst[0], 4);
-		v = bpf_map_lookup_elem(&ioc_v4, &k);
-		if (v)
-			ioc_report(ctx, p, v, SENSOR_DIR_DST, len);
+		if (filter_test(&ioc_v4_filter, bpf_ntohl(p->src[0]) >> 8)) {
+			__builtin_memcpy(k.addr, &p->src[0], 4);
+			v = bpf_map_lookup_elem(&ioc_v4, &k);
+			if (v)
+				ioc_report(ctx, p, v, SENSOR_DIR_SRC, len);
+		}
+		if (filter_test(&ioc_v4_filter, bpf_ntohl(p->dst[0]) >> 8)) {
+			__builtin_memcpy(k.addr, &p->dst[0], 4);
+			v = bpf_map_lookup_elem(&ioc_v4, &k);
+			if (v)
+				ioc_report(ctx, p, v, SENSOR_DIR_DST, len);
+		}
 	} else if (p->ip_version == 6) {
 		struct ioc_v6_key k = { .prefixlen = 128 };
 
-		__builtin_memcpy(k.addr, p->src, 16);
-		v = bpf_map_lookup_elem(&ioc_v6, &k);
-		if (v)
-			ioc_report(ctx, p, v, SENSOR_DIR_SRC, len);
-		__builtin_memcpy(k.addr, p->dst, 16);
-		v = bpf_map_lookup_elem(&ioc_v6, &k);
-		if (v)
-			ioc_report(ctx, p, v, SENSOR_DIR_DST, len);
+		if (v6_maybe(p->src[0])) {
+			__builtin_memcpy(k.addr, p->src, 16);
+			v = bpf_map_lookup_elem(&ioc_v6, &k);
+			if (v)
+				ioc_report(ctx, p, v, SENSOR_DIR_SRC, len);
+		}
+		if (v6_maybe(p->dst[0])) {
+			__builtin_memcpy(k.addr, p->dst, 16);
+			v = bpf_map_lookup_elem(&ioc_v6, &k);
+			if (v)
+				ioc_report(ctx, p, v, SENSOR_DIR_DST, len);
+		}
 	}
 }
 
@@ -190,11 +244,28 @@ static __always_inline int endpoint_cmp(const struct pkt *p)
 	return 0;
 }
 
+/* Bucket of a flow in bypass_filter: symmetric in the two endpoints (XOR of
+ * the address words as loaded from the packet, i.e. little-endian, and of
+ * the host-order ports), so it needs no normalisation. Rust mirror:
+ * FlowKey::filter_bucket. */
+static __always_inline __u32 sensor_flow_bucket(const struct pkt *p)
+{
+	__u32 h = p->src[0] ^ p->src[1] ^ p->src[2] ^ p->src[3] ^
+		  p->dst[0] ^ p->dst[1] ^ p->dst[2] ^ p->dst[3];
+
+	h ^= (__u32)(p->sport ^ p->dport);
+	h ^= ((__u32)p->vlan_outer << 16 | p->vlan_inner) ^ ((__u32)p->protocol << 8);
+	return (h * SENSOR_HASH_MUL) >> (32 - SENSOR_BYPASS_FILTER_LOG2);
+}
+
 /* Returns 1 if the packet belongs to a bypassed flow (entry updated). */
 static __always_inline int bypass_lookup(const struct pkt *p, __u64 len)
 {
 	struct flow_key k = {};
 	struct bypass_value *v;
+
+	if (!filter_test(&bypass_filter, sensor_flow_bucket(p)))
+		return 0;
 
 	if (endpoint_cmp(p) <= 0) {
 		__builtin_memcpy(k.addr_a, p->src, 16);

@@ -69,6 +69,29 @@ struct ioc_value {
 #define SENSOR_IOC_V4_MAX  262144
 #define SENSOR_IOC_V6_MAX  65536
 
+/* ---- prefilters: BPF_MAP_TYPE_ARRAY of __u64 bitmap words -------------- */
+/* An LPM trie / LRU hash lookup costs far more than an (inlined) array
+ * lookup, and almost every packet misses, so each is guarded by a bitmap
+ * that userspace keeps a superset of the map's contents (false positives
+ * only cost the real lookup). Userspace sets bits before inserting and
+ * clears them after removing.
+ *
+ * ioc_v4_filter: bit (addr >> 8), i.e. one bit per /24, set when a prefix
+ *   covers any address of that /24 (prefixes shorter than /24 set all
+ *   their /24s).
+ * ioc_v6_filter: bit sensor_v6_bucket(top 32 bits), one bit per hashed /32;
+ *   prefixes /24../31 set all their /32 buckets; if a prefix shorter than
+ *   /24 is present, word SENSOR_IOC_V6_FILTER_ALWAYS is non-zero and every
+ *   IPv6 address is looked up.
+ * bypass_filter: bit sensor_flow_bucket(flow), see sensor_xdp.c. */
+#define SENSOR_IOC_V4_FILTER_WORDS   (1u << 18)          /* 2^24 bits */
+#define SENSOR_IOC_V6_FILTER_LOG2    20                  /* 2^20 bits */
+#define SENSOR_IOC_V6_FILTER_ALWAYS  (1u << (SENSOR_IOC_V6_FILTER_LOG2 - 6))
+#define SENSOR_IOC_V6_FILTER_WORDS   (SENSOR_IOC_V6_FILTER_ALWAYS + 1)
+#define SENSOR_BYPASS_FILTER_LOG2    20
+#define SENSOR_BYPASS_FILTER_WORDS   (1u << (SENSOR_BYPASS_FILTER_LOG2 - 6))
+#define SENSOR_HASH_MUL              0x9e3779b1u  /* Fibonacci hashing */
+
 /* ---- ioc_events: BPF_MAP_TYPE_RINGBUF of struct ioc_event -------------- */
 #define SENSOR_DIR_SRC 1  /* the source address matched */
 #define SENSOR_DIR_DST 2  /* the destination address matched */

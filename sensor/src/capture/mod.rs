@@ -2,3 +2,4 @@
 //! AF_PACKET) feeds the same worker rings.
 
 pub mod file;
+pub mod xdp;

@@ -35,15 +35,19 @@ impl Rng {
     }
 }
 
+/// IPv4 prefixes (host-order address, length, indicator index).
+pub type V4Prefixes = Vec<(u32, u8, u32)>;
+/// IPv6 prefixes (address, length, indicator index).
+pub type V6Prefixes = Vec<([u8; 16], u8, u32)>;
+
 /// `v4` random IPv4 prefixes /24../32 (none covering the benchmark frame's
 /// addresses) and `v6` random IPv6 prefixes /32../128.
-pub fn random_prefixes(
-    v4: usize,
-    v6: usize,
-    seed: u64,
-) -> (Vec<(u32, u8, u32)>, Vec<([u8; 16], u8, u32)>) {
+pub fn random_prefixes(v4: usize, v6: usize, seed: u64) -> (V4Prefixes, V6Prefixes) {
     let mut rng = Rng(seed | 1);
-    let avoid = [u32::from_be_bytes([192, 0, 2, 1]), u32::from_be_bytes([198, 51, 100, 7])];
+    let avoid = [
+        u32::from_be_bytes([192, 0, 2, 1]),
+        u32::from_be_bytes([198, 51, 100, 7]),
+    ];
     let mut p4 = Vec::with_capacity(v4);
     while p4.len() < v4 {
         let r = rng.next();
@@ -99,7 +103,10 @@ pub fn bench_with_prefixes(
     let pass_prog: &Xdp = pass
         .program("xdp_pass")
         .and_then(|p| p.try_into().ok())
-        .ok_or(XdpError::Missing { kind: "program", name: "xdp_pass" })?;
+        .ok_or(XdpError::Missing {
+            kind: "program",
+            name: "xdp_pass",
+        })?;
     let frame = frames::tcp4_64();
 
     // warm-up
@@ -117,7 +124,11 @@ pub fn bench_with_prefixes(
     Ok(BenchReport {
         sensor_ns,
         pass_ns,
-        ratio: if pass_ns > 0.0 { sensor_ns / pass_ns } else { f64::INFINITY },
+        ratio: if pass_ns > 0.0 {
+            sensor_ns / pass_ns
+        } else {
+            f64::INFINITY
+        },
         sensor_min_ns,
         pass_min_ns,
         v4_prefixes: p4.len(),

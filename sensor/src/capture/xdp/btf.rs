@@ -24,7 +24,11 @@ pub fn elf_section<'a>(elf: &'a [u8], name: &str) -> Option<&'a [u8]> {
     let shstrndx = u16le(elf, 0x3e)? as usize;
     let sh = |i: usize| -> Option<(u32, usize, usize)> {
         let o = shoff + i * shentsize;
-        Some((u32le(elf, o)?, u64le(elf, o + 24)? as usize, u64le(elf, o + 32)? as usize))
+        Some((
+            u32le(elf, o)?,
+            u64le(elf, o + 24)? as usize,
+            u64le(elf, o + 32)? as usize,
+        ))
     };
     let (_, stroff, strsize) = sh(shstrndx)?;
     let strtab = elf.get(stroff..stroff + strsize)?;
@@ -57,8 +61,12 @@ pub fn structs(btf: &[u8]) -> Result<HashMap<String, BtfStruct>, String> {
     let type_len = u32le(btf, 12).ok_or_else(e)? as usize;
     let str_off = u32le(btf, 16).ok_or_else(e)? as usize;
     let str_len = u32le(btf, 20).ok_or_else(e)? as usize;
-    let types = btf.get(hdr_len + type_off..hdr_len + type_off + type_len).ok_or_else(e)?;
-    let strs = btf.get(hdr_len + str_off..hdr_len + str_off + str_len).ok_or_else(e)?;
+    let types = btf
+        .get(hdr_len + type_off..hdr_len + type_off + type_len)
+        .ok_or_else(e)?;
+    let strs = btf
+        .get(hdr_len + str_off..hdr_len + str_off + str_len)
+        .ok_or_else(e)?;
     let name = |off: u32| -> String {
         let rest = strs.get(off as usize..).unwrap_or(&[]);
         let end = rest.iter().position(|&c| c == 0).unwrap_or(rest.len());
@@ -76,15 +84,15 @@ pub fn structs(btf: &[u8]) -> Result<HashMap<String, BtfStruct>, String> {
         let kind_flag = info >> 31 == 1;
         o += 12;
         let extra = match kind {
-            1 => 4,                // INT
-            3 => 12,               // ARRAY
-            4 | 5 => 12 * vlen,    // STRUCT, UNION
-            6 => 8 * vlen,         // ENUM
-            13 => 8 * vlen,        // FUNC_PROTO
-            14 => 4,               // VAR
-            15 => 12 * vlen,       // DATASEC
-            17 => 4,               // DECL_TAG
-            19 => 12 * vlen,       // ENUM64
+            1 => 4,             // INT
+            3 => 12,            // ARRAY
+            4 | 5 => 12 * vlen, // STRUCT, UNION
+            6 => 8 * vlen,      // ENUM
+            13 => 8 * vlen,     // FUNC_PROTO
+            14 => 4,            // VAR
+            15 => 12 * vlen,    // DATASEC
+            17 => 4,            // DECL_TAG
+            19 => 12 * vlen,    // ENUM64
             2 | 7..=12 | 16 | 18 => 0,
             k => return Err(format!("unknown BTF kind {k}")),
         };

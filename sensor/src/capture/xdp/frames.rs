@@ -29,7 +29,8 @@ impl FrameBuilder {
 
     /// Ethernet header with `ethertype` (for a VLAN-tagged frame pass the TPID).
     pub fn eth(mut self, ethertype: u16) -> Self {
-        self.buf.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02]);
+        self.buf
+            .extend_from_slice(&[0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02]);
         self.buf.extend_from_slice(&ethertype.to_be_bytes());
         self
     }
@@ -46,7 +47,8 @@ impl FrameBuilder {
         let total = 20 + payload_len;
         self.buf.extend_from_slice(&[0x45, 0]);
         self.buf.extend_from_slice(&total.to_be_bytes());
-        self.buf.extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0]);
+        self.buf
+            .extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0]);
         self.buf.extend_from_slice(&src);
         self.buf.extend_from_slice(&dst);
         self
@@ -66,7 +68,8 @@ impl FrameBuilder {
     /// `(hdrlen + 1) * 8` bytes (PadN filled).
     pub fn ipv6_opts(mut self, next: u8, hdrlen: u8) -> Self {
         let total = (usize::from(hdrlen) + 1) * 8;
-        self.buf.extend_from_slice(&[next, hdrlen, 1, (total - 4) as u8]);
+        self.buf
+            .extend_from_slice(&[next, hdrlen, 1, (total - 4) as u8]);
         self.buf.resize(self.buf.len() + total - 4, 0);
         self
     }
@@ -84,7 +87,8 @@ impl FrameBuilder {
     pub fn tcp(mut self, sport: u16, dport: u16) -> Self {
         self.buf.extend_from_slice(&sport.to_be_bytes());
         self.buf.extend_from_slice(&dport.to_be_bytes());
-        self.buf.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
+        self.buf
+            .extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
         self
     }
 
@@ -98,7 +102,8 @@ impl FrameBuilder {
 
     /// ICMP / ICMPv6 echo request header (8 bytes).
     pub fn icmp_echo(mut self, v6: bool) -> Self {
-        self.buf.extend_from_slice(&[if v6 { 128 } else { 8 }, 0, 0, 0, 0, 1, 0, 1]);
+        self.buf
+            .extend_from_slice(&[if v6 { 128 } else { 8 }, 0, 0, 0, 0, 1, 0, 1]);
         self
     }
 

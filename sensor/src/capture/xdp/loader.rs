@@ -4,11 +4,16 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Duration;
 
 use aya::maps::lpm_trie::Key;
-use aya::maps::{HashMap, LpmTrie, MapData, PerCpuArray, PerCpuValues, RingBuf, XskMap};
+use std::collections::{BTreeSet, HashMap as StdHashMap, HashSet};
+
+use aya::maps::{Array, HashMap, LpmTrie, MapData, PerCpuArray, PerCpuValues, RingBuf, XskMap};
 use aya::programs::{TestRun, TestRunOptions, Xdp, XdpMode};
 use aya::{Ebpf, EbpfLoader};
 
-use super::maps::{cnt, BypassValue, Counter, FlowKey, IocEvent, IocValue};
+use super::maps::{
+    cnt, v6_bucket, BypassValue, Counter, FlowKey, IocEvent, IocValue, BYPASS_FILTER_WORDS,
+    IOC_V4_FILTER_WORDS, IOC_V6_FILTER_ALWAYS, IOC_V6_FILTER_WORDS,
+};
 use super::{PROGRAM_NAME, SENSOR_XDP_OBJ};
 
 /// Errors of the XDP loader.
@@ -21,9 +26,14 @@ pub enum XdpError {
     #[error("XDP map: {0}")]
     Map(#[from] aya::maps::MapError),
     #[error("XDP object has no {kind} named `{name}`")]
-    Missing { kind: &'static str, name: &'static str },
+    Missing {
+        kind: &'static str,
+        name: &'static str,
+    },
     #[error("invalid prefix length {len} for IPv{version} (max {max})")]
     PrefixLen { version: u8, len: u8, max: u8 },
+    #[error("IPv4 prefixes shorter than /8 are not supported (got /{0})")]
+    PrefixTooShort(u8),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -52,13 +62,96 @@ pub struct SensorXdp {
     bypass: HashMap<MapData, FlowKey, BypassValue>,
     events: RingBuf<MapData>,
     xsks: XskMap<MapData>,
+    ioc_v4_filter: Array<MapData, u64>,
+    ioc_v6_filter: Array<MapData, u64>,
+    bypass_filter: Array<MapData, u64>,
+    // Userspace copies of the prefilter bitmaps with per-bit reference
+    // counts, and the installed prefixes (an LPM lookup cannot tell whether
+    // an exact prefix is present).
+    f4: Bitmap,
+    f6: Bitmap,
+    fb: Bitmap,
+    installed_v4: HashSet<(u32, u8)>,
+    installed_v6: HashSet<(u128, u8)>,
+}
+
+/// A prefilter bitmap mirrored in userspace with reference counts per bit.
+struct Bitmap {
+    words: Vec<u64>,
+    refs: StdHashMap<u32, u32>,
+    dirty: BTreeSet<u32>,
+}
+
+impl Bitmap {
+    fn new(words: u32) -> Self {
+        Self {
+            words: vec![0; words as usize],
+            refs: StdHashMap::new(),
+            dirty: BTreeSet::new(),
+        }
+    }
+
+    fn inc(&mut self, bit: u32) {
+        let r = self.refs.entry(bit).or_insert(0);
+        *r += 1;
+        if *r == 1 {
+            self.words[(bit >> 6) as usize] |= 1 << (bit & 63);
+            self.dirty.insert(bit >> 6);
+        }
+    }
+
+    fn dec(&mut self, bit: u32) {
+        if let Some(r) = self.refs.get_mut(&bit) {
+            *r -= 1;
+            if *r == 0 {
+                self.refs.remove(&bit);
+                self.words[(bit >> 6) as usize] &= !(1 << (bit & 63));
+                self.dirty.insert(bit >> 6);
+            }
+        }
+    }
+
+    fn flush(&mut self, map: &mut Array<MapData, u64>) -> Result<(), XdpError> {
+        while let Some(w) = self.dirty.pop_first() {
+            map.set(w, self.words[w as usize], 0)?;
+        }
+        Ok(())
+    }
+}
+
+/// Bits of `ioc_v4_filter` covered by a (masked) prefix: its /24s.
+fn v4_bits(addr: u32, len: u8) -> std::ops::Range<u32> {
+    let start = addr >> 8;
+    let n = if len >= 24 {
+        1
+    } else {
+        1u32 << (24 - u32::from(len))
+    };
+    start..start + n
+}
+
+/// Bits of `ioc_v6_filter` covered by a (masked) prefix: hashed /32s, or
+/// the ALWAYS word for prefixes shorter than /24.
+fn v6_bits(addr: u128, len: u8) -> Vec<u32> {
+    let top = (addr >> 96) as u32;
+    if len >= 32 {
+        vec![v6_bucket(top)]
+    } else if len >= 24 {
+        (0..1u32 << (32 - u32::from(len)))
+            .map(|i| v6_bucket(top | i))
+            .collect()
+    } else {
+        vec![IOC_V6_FILTER_ALWAYS * 64]
+    }
 }
 
 fn take<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, XdpError>
 where
     T: TryFrom<aya::maps::Map, Error = aya::maps::MapError>,
 {
-    let map = ebpf.take_map(name).ok_or(XdpError::Missing { kind: "map", name })?;
+    let map = ebpf
+        .take_map(name)
+        .ok_or(XdpError::Missing { kind: "map", name })?;
     Ok(T::try_from(map)?)
 }
 
@@ -76,7 +169,10 @@ impl SensorXdp {
         {
             let prog: &mut Xdp = ebpf
                 .program_mut(PROGRAM_NAME)
-                .ok_or(XdpError::Missing { kind: "program", name: PROGRAM_NAME })?
+                .ok_or(XdpError::Missing {
+                    kind: "program",
+                    name: PROGRAM_NAME,
+                })?
                 .try_into()?;
             prog.load()?;
         }
@@ -87,6 +183,14 @@ impl SensorXdp {
             bypass: take(&mut ebpf, "bypass")?,
             events: take(&mut ebpf, "ioc_events")?,
             xsks: take(&mut ebpf, "xsks")?,
+            ioc_v4_filter: take(&mut ebpf, "ioc_v4_filter")?,
+            ioc_v6_filter: take(&mut ebpf, "ioc_v6_filter")?,
+            bypass_filter: take(&mut ebpf, "bypass_filter")?,
+            f4: Bitmap::new(IOC_V4_FILTER_WORDS),
+            f6: Bitmap::new(IOC_V6_FILTER_WORDS),
+            fb: Bitmap::new(BYPASS_FILTER_WORDS),
+            installed_v4: HashSet::new(),
+            installed_v6: HashSet::new(),
             ebpf,
         })
     }
@@ -122,12 +226,30 @@ impl SensorXdp {
     // ---- IOC tries --------------------------------------------------------
 
     /// Inserts IPv4 indicators: (address in host order, e.g.
-    /// `u32::from(Ipv4Addr)`, prefix length 0..=32, indicator index). Host
-    /// bits beyond the prefix are cleared. Returns the number inserted.
+    /// `u32::from(Ipv4Addr)`, prefix length 8..=32, indicator index). Host
+    /// bits beyond the prefix are cleared; re-inserting a prefix replaces
+    /// its indicator. Returns the number of entries processed.
     pub fn insert_ioc_v4(&mut self, entries: &[(u32, u8, u32)]) -> Result<usize, XdpError> {
+        for &(addr, len, _) in entries {
+            v4_key(addr, len)?;
+            if len < 8 {
+                return Err(XdpError::PrefixTooShort(len));
+            }
+        }
+        let mut keys = Vec::with_capacity(entries.len());
         for &(addr, len, indicator) in entries {
-            let key = v4_key(addr, len)?;
-            self.ioc_v4.insert(&key, ioc_value(indicator, len), 0)?;
+            let (key, masked) = v4_key(addr, len)?;
+            if self.installed_v4.insert((masked, len)) {
+                for bit in v4_bits(masked, len) {
+                    self.f4.inc(bit);
+                }
+            }
+            keys.push((key, ioc_value(indicator, len)));
+        }
+        // prefilter bits first: a packet racing the update at worst misses
+        self.f4.flush(&mut self.ioc_v4_filter)?;
+        for (key, value) in &keys {
+            self.ioc_v4.insert(key, value, 0)?;
         }
         Ok(entries.len())
     }
@@ -135,32 +257,73 @@ impl SensorXdp {
     /// Inserts IPv6 indicators: (address bytes in network order, prefix
     /// length 0..=128, indicator index).
     pub fn insert_ioc_v6(&mut self, entries: &[([u8; 16], u8, u32)]) -> Result<usize, XdpError> {
+        for &(addr, len, _) in entries {
+            v6_key(addr, len)?;
+        }
+        let mut keys = Vec::with_capacity(entries.len());
         for &(addr, len, indicator) in entries {
-            let key = v6_key(addr, len)?;
-            self.ioc_v6.insert(&key, ioc_value(indicator, len), 0)?;
+            let (key, masked) = v6_key(addr, len)?;
+            if self.installed_v6.insert((masked, len)) {
+                for bit in v6_bits(masked, len) {
+                    self.f6.inc(bit);
+                }
+            }
+            keys.push((key, ioc_value(indicator, len)));
+        }
+        self.f6.flush(&mut self.ioc_v6_filter)?;
+        for (key, value) in &keys {
+            self.ioc_v6.insert(key, value, 0)?;
         }
         Ok(entries.len())
     }
 
     pub fn remove_ioc_v4(&mut self, addr: u32, len: u8) -> Result<(), XdpError> {
-        Ok(self.ioc_v4.remove(&v4_key(addr, len)?)?)
+        let (key, masked) = v4_key(addr, len)?;
+        self.ioc_v4.remove(&key)?;
+        if self.installed_v4.remove(&(masked, len)) {
+            for bit in v4_bits(masked, len) {
+                self.f4.dec(bit);
+            }
+            self.f4.flush(&mut self.ioc_v4_filter)?;
+        }
+        Ok(())
     }
 
     pub fn remove_ioc_v6(&mut self, addr: [u8; 16], len: u8) -> Result<(), XdpError> {
-        Ok(self.ioc_v6.remove(&v6_key(addr, len)?)?)
+        let (key, masked) = v6_key(addr, len)?;
+        self.ioc_v6.remove(&key)?;
+        if self.installed_v6.remove(&(masked, len)) {
+            for bit in v6_bits(masked, len) {
+                self.f6.dec(bit);
+            }
+            self.f6.flush(&mut self.ioc_v6_filter)?;
+        }
+        Ok(())
     }
 
     // ---- bypass -----------------------------------------------------------
 
     /// Starts dropping `key`'s flow in the kernel (both directions).
     pub fn bypass_insert(&mut self, key: &FlowKey) -> Result<(), XdpError> {
-        let v = BypassValue { last_seen_ns: monotonic_ns(), packets: 0, bytes: 0 };
+        if self.bypass_get(key)?.is_none() {
+            self.fb.inc(key.filter_bucket());
+            self.fb.flush(&mut self.bypass_filter)?;
+        }
+        let v = BypassValue {
+            last_seen_ns: monotonic_ns(),
+            packets: 0,
+            bytes: 0,
+        };
         self.bypass.insert(key, v, 0)?;
         Ok(())
     }
 
+    /// Stops bypassing `key`'s flow. Entries the kernel evicted (LRU) leave
+    /// their prefilter bit set until removed here: a false positive only.
     pub fn bypass_remove(&mut self, key: &FlowKey) -> Result<(), XdpError> {
-        Ok(self.bypass.remove(key)?)
+        self.bypass.remove(key)?;
+        self.fb.dec(key.filter_bucket());
+        self.fb.flush(&mut self.bypass_filter)
     }
 
     /// The entry of `key`, if present.
@@ -186,11 +349,15 @@ impl SensorXdp {
         let mut n = 0;
         for k in &stale {
             match self.bypass.remove(k) {
-                Ok(()) => n += 1,
+                Ok(()) => {
+                    n += 1;
+                    self.fb.dec(k.filter_bucket());
+                }
                 Err(aya::maps::MapError::KeyNotFound) => {}
                 Err(e) => return Err(e.into()),
             }
         }
+        self.fb.flush(&mut self.bypass_filter)?;
         Ok(n)
     }
 
@@ -226,7 +393,9 @@ impl SensorXdp {
     pub fn poll_events(&mut self, out: &mut Vec<IocEvent>, max: usize) -> usize {
         let mut n = 0;
         while n < max {
-            let Some(item) = self.events.next() else { break };
+            let Some(item) = self.events.next() else {
+                break;
+            };
             if let Some(ev) = IocEvent::from_bytes(&item) {
                 out.push(ev);
                 n += 1;
@@ -256,36 +425,65 @@ pub fn test_run(prog: &Xdp, frame: &[u8], repeat: u32) -> Result<RunResult, XdpE
         repeat: repeat.max(1),
         ..TestRunOptions::default()
     })?;
-    Ok(RunResult { action: r.return_value, duration: r.duration })
+    Ok(RunResult {
+        action: r.return_value,
+        duration: r.duration,
+    })
 }
 
 fn ioc_value(indicator: u32, len: u8) -> IocValue {
-    IocValue { indicator, prefixlen: len, _pad: [0; 3] }
+    IocValue {
+        indicator,
+        prefixlen: len,
+        _pad: [0; 3],
+    }
 }
 
-fn v4_key(addr: u32, len: u8) -> Result<Key<[u8; 4]>, XdpError> {
+fn v4_key(addr: u32, len: u8) -> Result<(Key<[u8; 4]>, u32), XdpError> {
     if len > 32 {
-        return Err(XdpError::PrefixLen { version: 4, len, max: 32 });
+        return Err(XdpError::PrefixLen {
+            version: 4,
+            len,
+            max: 32,
+        });
     }
-    let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
-    Ok(Key::new(u32::from(len), (addr & mask).to_be_bytes()))
+    let mask = if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(len))
+    };
+    let a = addr & mask;
+    Ok((Key::new(u32::from(len), a.to_be_bytes()), a))
 }
 
-fn v6_key(addr: [u8; 16], len: u8) -> Result<Key<[u8; 16]>, XdpError> {
+fn v6_key(addr: [u8; 16], len: u8) -> Result<(Key<[u8; 16]>, u128), XdpError> {
     if len > 128 {
-        return Err(XdpError::PrefixLen { version: 6, len, max: 128 });
+        return Err(XdpError::PrefixLen {
+            version: 6,
+            len,
+            max: 128,
+        });
     }
-    let a = u128::from_be_bytes(addr);
-    let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
-    Ok(Key::new(u32::from(len), (a & mask).to_be_bytes()))
+    let mask = if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(len))
+    };
+    let a = u128::from_be_bytes(addr) & mask;
+    Ok((Key::new(u32::from(len), a.to_be_bytes()), a))
 }
 
 /// CLOCK_MONOTONIC in ns: the clock of `bpf_ktime_get_ns()`.
 pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid pointer to a timespec.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
 }
 
 /// Loads `xdp_pass.o` (a bare `return XDP_PASS;`), the benchmark baseline
@@ -294,7 +492,10 @@ pub fn load_xdp_pass() -> Result<Ebpf, XdpError> {
     let mut ebpf = EbpfLoader::new().load(super::XDP_PASS_OBJ)?;
     let prog: &mut Xdp = ebpf
         .program_mut("xdp_pass")
-        .ok_or(XdpError::Missing { kind: "program", name: "xdp_pass" })?
+        .ok_or(XdpError::Missing {
+            kind: "program",
+            name: "xdp_pass",
+        })?
         .try_into()?;
     prog.load()?;
     Ok(ebpf)

@@ -63,6 +63,24 @@ pub mod cnt {
     ];
 }
 
+/// Prefilter bitmaps (`SENSOR_*_FILTER_*` in the header): one bit per IPv4
+/// /24, per hashed IPv6 /32, per hashed flow.
+pub const IOC_V4_FILTER_WORDS: u32 = 1 << 18;
+pub const IOC_V6_FILTER_LOG2: u32 = 20;
+/// Word of `ioc_v6_filter` that, when non-zero, makes every IPv6 address
+/// go to the trie (a prefix shorter than /24 is loaded).
+pub const IOC_V6_FILTER_ALWAYS: u32 = 1 << (IOC_V6_FILTER_LOG2 - 6);
+pub const IOC_V6_FILTER_WORDS: u32 = IOC_V6_FILTER_ALWAYS + 1;
+pub const BYPASS_FILTER_LOG2: u32 = 20;
+pub const BYPASS_FILTER_WORDS: u32 = 1 << (BYPASS_FILTER_LOG2 - 6);
+pub const HASH_MUL: u32 = 0x9e37_79b1;
+
+/// `sensor_v6_bucket()`: the hashed /32 bucket of an IPv6 address whose first
+/// 32 bits (host order) are `top32`.
+pub fn v6_bucket(top32: u32) -> u32 {
+    top32.wrapping_mul(HASH_MUL) >> (32 - IOC_V6_FILTER_LOG2)
+}
+
 /// `struct counter`: one slot of `counters` (per CPU).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -234,7 +252,26 @@ impl FlowKey {
             (IpAddr::V6(s), IpAddr::V6(d)) => (6, s.octets(), d.octets()),
             _ => return None,
         };
-        Some(Self::new(v, protocol, s, sport, d, dport, vlan_outer, vlan_inner))
+        Some(Self::new(
+            v, protocol, s, sport, d, dport, vlan_outer, vlan_inner,
+        ))
+    }
+
+    /// `sensor_flow_bucket()`: the flow's bit in `bypass_filter`.
+    pub fn filter_bucket(&self) -> u32 {
+        let mut h = 0u32;
+        for c in self
+            .addr_a
+            .chunks_exact(4)
+            .chain(self.addr_b.chunks_exact(4))
+        {
+            // the BPF program loads the words from packet memory (little-endian BPF)
+            h ^= u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        h ^= u32::from(self.port_a ^ self.port_b);
+        h ^= (u32::from(self.vlan_outer) << 16 | u32::from(self.vlan_inner))
+            ^ (u32::from(self.protocol) << 8);
+        h.wrapping_mul(HASH_MUL) >> (32 - BYPASS_FILTER_LOG2)
     }
 }
 

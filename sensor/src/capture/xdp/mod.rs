@@ -46,7 +46,9 @@ pub use maps::{cnt, BypassValue, Counter, FlowKey, IocEvent, IocValue, DIR_DST, 
 pub const PROGRAM_NAME: &str = "sensor_xdp";
 
 /// The compiled `ebpf/sensor_xdp.c` (BPF ELF object with BTF).
-pub static SENSOR_XDP_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sensor_xdp.o"));
+pub static SENSOR_XDP_OBJ: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sensor_xdp.o"));
 
 /// The compiled `ebpf/xdp_pass.c` (benchmark baseline).
-pub static XDP_PASS_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/xdp_pass.o"));
+pub static XDP_PASS_OBJ: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/xdp_pass.o"));
