@@ -27,3 +27,6 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace --release 2>&1 | tee "$CARGO_TARGET_DIR/test.log"
+# One closing line for the whole suite (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i == "passed;") p += $(i-1); if ($i == "failed;") f += $(i-1) } }
+     END { printf "suite: %d passed, %d failed\n", p, f }' "$CARGO_TARGET_DIR/test.log"
