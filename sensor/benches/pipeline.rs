@@ -417,6 +417,7 @@ fn load_input(files: &[PathBuf], limit: usize) -> Result<Input, String> {
                 pcap_cnt,
                 link: r.link,
                 owned: false,
+                reassembled: false,
                 vlan: [0; 2],
                 vlan_count: 0,
             };
@@ -427,6 +428,7 @@ fn load_input(files: &[PathBuf], limit: usize) -> Result<Input, String> {
                 pkt.off = batch.owned.len();
                 pkt.len = dgram.len() as u32;
                 pkt.owned = true;
+                pkt.reassembled = true;
                 pkt.vlan = f.vlan;
                 pkt.vlan_count = f.vlan_count;
                 batch.owned.extend_from_slice(&dgram);

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use rules::ioc::{IocSet, IocSetBuilder};
 
@@ -37,6 +38,7 @@ Exit codes:
 
 Examples:
   sensor replay capture.pcap --ioc iocs.txt --eve -
+  sensor run -i ens5f1 --ioc iocs.txt --eve /var/log/sensor/eve.json
   sensor replay a.pcapng b.pcap --workers 4 --eve /var/log/sensor/eve.json
   sensor ioc check feeds/*.txt
   sensor config check /etc/sensor/sensor.toml";
@@ -54,6 +56,8 @@ struct Cli {
 enum Cmd {
     /// Read pcap/pcapng files through the same pipeline live capture uses.
     Replay(ReplayArgs),
+    /// Capture live from network interfaces until SIGINT/SIGTERM.
+    Run(RunArgs),
     /// Check or print the configuration file.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -100,6 +104,27 @@ struct ReplayArgs {
     #[arg(long)]
     no_progress: bool,
     /// No summary on standard error.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Interfaces to capture from (comma-separated or repeated), e.g. `-i ens5f1`.
+    #[arg(
+        long = "iface",
+        short = 'i',
+        required = true,
+        value_delimiter = ',',
+        value_name = "IFACE"
+    )]
+    ifaces: Vec<String>,
+    /// Capture mechanism: auto picks the best that works and says why.
+    #[arg(long, value_enum, default_value = "auto")]
+    capture: pipeline::live::CaptureMode,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// No summary on standard error at exit.
     #[arg(long, short = 'q')]
     quiet: bool,
 }
@@ -163,6 +188,7 @@ fn main() -> ExitCode {
         .init();
     let r = match cli.cmd {
         Cmd::Replay(a) => replay(a),
+        Cmd::Run(a) => run(a),
         Cmd::Config(ConfigCmd::Check { file }) => config_check(&file),
         Cmd::Config(ConfigCmd::Default) => {
             print!("{DEFAULT_TOML}");
@@ -270,8 +296,9 @@ fn serve_metrics(addr: &str, metrics: Metrics) -> Result<(), Failure> {
         .map_err(|e| bad_input(anyhow::anyhow!("--metrics-addr {addr}: {e}")))
 }
 
-fn replay(a: ReplayArgs) -> Result<u8, Failure> {
-    let c = &a.common;
+/// Resolve config file and flags into a run specification. `live`: serve
+/// metrics at the configured address unless `--metrics-addr` says otherwise.
+fn prepare(c: &CommonArgs, live: bool, progress: bool) -> Result<RunSpec, Failure> {
     let mut cfg = load_config(c.config.as_deref())?;
     if let Some(w) = c.workers {
         if w == 0 || w > 256 {
@@ -288,8 +315,13 @@ fn replay(a: ReplayArgs) -> Result<u8, Failure> {
         cfg.output.eve = e.clone();
     }
     let metrics = Metrics::new();
-    if let Some(addr) = &c.metrics_addr {
-        serve_metrics(addr, metrics.clone())?;
+    let addr = match &c.metrics_addr {
+        Some(a) => Some(a.clone()),
+        None if live && !cfg.metrics.addr.is_empty() => Some(cfg.metrics.addr.clone()),
+        None => None,
+    };
+    if let Some(addr) = addr {
+        serve_metrics(&addr, metrics.clone())?;
     }
     let mut ioc_files = cfg.ioc.files.clone();
     ioc_files.extend(c.ioc.iter().cloned());
@@ -301,23 +333,54 @@ fn replay(a: ReplayArgs) -> Result<u8, Failure> {
     )?;
     let eve = EveTarget::resolve(&cfg.output.eve, &cfg.output.log_dir);
     let workers = cfg.workers();
-    let spec = RunSpec {
+    Ok(RunSpec {
         cfg: Arc::new(cfg),
         ioc: Arc::new(ioc),
-        metrics: metrics.clone(),
+        metrics,
         eve,
         workers,
-        progress: !a.no_progress,
-    };
-    let summary = pipeline::replay(spec, &a.files)?;
-    if !a.quiet {
-        eprint!("{}", summary.render(&metrics));
+        progress,
+    })
+}
+
+fn finish(summary: &pipeline::Summary, metrics: &Metrics, quiet: bool) -> u8 {
+    if !quiet {
+        eprint!("{}", summary.render(metrics));
     }
     if summary.writer.error.is_some() {
-        return Ok(exit::RUNTIME);
+        return exit::RUNTIME;
     }
     if !summary.input_errors.is_empty() {
-        return Ok(exit::PARTIAL_INPUT);
+        return exit::PARTIAL_INPUT;
     }
-    Ok(0)
+    0
+}
+
+fn replay(a: ReplayArgs) -> Result<u8, Failure> {
+    let spec = prepare(&a.common, false, !a.no_progress)?;
+    let metrics = spec.metrics.clone();
+    let summary = pipeline::replay(spec, &a.files)?;
+    Ok(finish(&summary, &metrics, a.quiet))
+}
+
+fn run(a: RunArgs) -> Result<u8, Failure> {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
+    }
+    let spec = prepare(&a.common, true, false)?;
+    let metrics = spec.metrics.clone();
+    let summary = pipeline::live::run(spec, &a.ifaces, a.capture, stop).map_err(|e| {
+        // Interface problems are the operator's input.
+        let text = format!("{e:#}");
+        if text.contains("opening ") {
+            bad_input(e)
+        } else {
+            Failure {
+                code: exit::RUNTIME,
+                err: e,
+            }
+        }
+    })?;
+    Ok(finish(&summary, &metrics, a.quiet))
 }

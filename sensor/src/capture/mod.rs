@@ -1,5 +1,6 @@
 //! Packet sources. Replay reads pcap/pcapng files; live capture (AF_XDP,
 //! AF_PACKET) feeds the same worker rings.
 
+pub mod afpacket;
 pub mod file;
 pub mod xdp;

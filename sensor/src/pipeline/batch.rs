@@ -19,9 +19,11 @@ pub struct Pkt {
     /// 1-based packet number in the input (EVE `pcap_cnt`).
     pub pcap_cnt: u64,
     pub link: LinkType,
-    /// Bytes live in `Batch::owned` (then `vlan` carries the tags of the
-    /// frame the datagram was reassembled from).
+    /// Bytes live in `Batch::owned` (live frames, reassembled datagrams).
     pub owned: bool,
+    /// The bytes are a reassembled IP datagram, not a frame of `link`;
+    /// `vlan` carries the tags of the frames it was reassembled from.
+    pub reassembled: bool,
     pub vlan: [u16; 2],
     pub vlan_count: u8,
 }

@@ -6,6 +6,7 @@
 //! live capture the same hand-off counts a drop with reason `ring_full`.
 
 pub mod batch;
+pub mod live;
 pub mod worker;
 
 use std::io::IsTerminal;
@@ -241,6 +242,8 @@ impl Dispatcher {
         }
     }
 
+    /// Hand over bytes that do not live in the shared map (live frames,
+    /// reassembled datagrams): they are copied into the batch.
     fn push_owned(&mut self, w: usize, mut p: Pkt, bytes: &[u8]) {
         let b = &mut self.pending[w];
         p.off = b.owned.len();
@@ -292,6 +295,75 @@ fn worker_for(d: &Result<Decoded<'_>, decode::Anomaly>, n: usize) -> usize {
     }
 }
 
+/// The capture side's per-frame work, shared by replay and live capture:
+/// pick the worker by flow hash, reassemble IP fragments (a fragment's
+/// ports are in the first fragment only, so this must happen before the
+/// hash), hand the frame over.
+struct Classifier {
+    defrag: Defragmenter,
+    workers: usize,
+    last_expire: u64,
+    metrics: Metrics,
+}
+
+impl Classifier {
+    fn new(spec: &RunSpec, workers: usize) -> Classifier {
+        Classifier {
+            defrag: Defragmenter::new(DefragConfig {
+                max_datagrams: spec.cfg.defrag.max_datagrams,
+                max_datagram_bytes: 65_535 + 60,
+                timeout_ns: spec.cfg.defrag.timeout.saturating_mul(1_000_000_000),
+            }),
+            workers,
+            last_expire: 0,
+            metrics: spec.metrics.clone(),
+        }
+    }
+
+    /// `in_shared`: the bytes are in the dispatcher's shared map (replay);
+    /// otherwise they are copied into the batch.
+    #[inline]
+    fn frame(&mut self, disp: &mut Dispatcher, data: &[u8], pkt: Pkt, in_shared: bool) {
+        let n = self.workers;
+        let d = decode::decode(pkt.link, data);
+        if let Ok(Decoded::Fragment(f)) = &d {
+            match self.defrag.insert(f, pkt.ts_ns) {
+                Ok(Some(dgram)) => {
+                    let w = match decode::decode_ip(&dgram, f.vlan, f.vlan_count) {
+                        r @ Ok(_) => worker_for(&r, n),
+                        Err(_) => 0,
+                    };
+                    let p = Pkt {
+                        vlan: f.vlan,
+                        vlan_count: f.vlan_count,
+                        reassembled: true,
+                        ..pkt
+                    };
+                    disp.push_owned(w, p, &dgram);
+                }
+                Ok(None) => {}
+                Err(a) => {
+                    self.metrics
+                        .defrag_events
+                        .with_label_values(&[a.as_str()])
+                        .inc();
+                }
+            }
+            if pkt.ts_ns > self.last_expire + 1_000_000_000 {
+                self.defrag.expire(pkt.ts_ns);
+                self.last_expire = pkt.ts_ns;
+            }
+            return;
+        }
+        let w = worker_for(&d, n);
+        if in_shared {
+            disp.push(w, pkt);
+        } else {
+            disp.push_owned(w, pkt, data);
+        }
+    }
+}
+
 /// Replay capture files through the pipeline.
 pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
     // Open every file first: a typo in the third name should not cost a
@@ -311,11 +383,6 @@ pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
         spec.metrics.clone(),
     );
     let n = spec.workers;
-    let mut defrag = Defragmenter::new(DefragConfig {
-        max_datagrams: spec.cfg.defrag.max_datagrams,
-        max_datagram_bytes: 65_535 + 60,
-        timeout_ns: spec.cfg.defrag.timeout.saturating_mul(1_000_000_000),
-    });
     let bar = (spec.progress && std::io::stderr().is_terminal() && total > 20 << 20).then(|| {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
@@ -332,8 +399,8 @@ pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
     };
     let mut pcap_cnt = 0u64;
     let mut done_bytes = 0u64;
-    let mut last_expire = 0u64;
     let mut max_ts = 0u64;
+    let mut classify = Classifier::new(&spec, n);
     for file in &opened {
         disp.set_shared(Some(file.map().clone()));
         let map = file.map().clone();
@@ -359,41 +426,11 @@ pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
                 pcap_cnt,
                 link: rec.link,
                 owned: false,
+                reassembled: false,
                 vlan: [0; 2],
                 vlan_count: 0,
             };
-            // One worker needs no flow hash; fragments are still reassembled
-            // here, so the cheap check for them stays.
-            let d = decode::decode(rec.link, data);
-            if let Ok(Decoded::Fragment(f)) = &d {
-                match defrag.insert(f, rec.ts_ns) {
-                    Ok(Some(dgram)) => {
-                        let w = match decode::decode_ip(&dgram, f.vlan, f.vlan_count) {
-                            r @ Ok(_) => worker_for(&r, n),
-                            Err(_) => 0,
-                        };
-                        let p = Pkt {
-                            vlan: f.vlan,
-                            vlan_count: f.vlan_count,
-                            ..pkt
-                        };
-                        disp.push_owned(w, p, &dgram);
-                    }
-                    Ok(None) => {}
-                    Err(a) => {
-                        spec.metrics
-                            .defrag_events
-                            .with_label_values(&[a.as_str()])
-                            .inc();
-                    }
-                }
-                if rec.ts_ns > last_expire + 1_000_000_000 {
-                    defrag.expire(rec.ts_ns);
-                    last_expire = rec.ts_ns;
-                }
-                continue;
-            }
-            disp.push(worker_for(&d, n), pkt);
+            classify.frame(&mut disp, data, pkt, true);
             since_bar += 1;
             if since_bar >= 65_536 {
                 since_bar = 0;
@@ -422,7 +459,7 @@ pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
         done_bytes += file.len();
     }
     // Reassembled-fragment packets were counted when their fragments were read.
-    let ds = defrag.stats();
+    let ds = classify.defrag.stats();
     for (k, v) in [
         ("reassembled", ds.reassembled),
         ("timeout", ds.timeouts),
@@ -491,6 +528,7 @@ mod tests {
             pcap_cnt: n,
             link: LinkType::Ethernet,
             owned: false,
+            reassembled: false,
             vlan: [0; 2],
             vlan_count: 0,
         }

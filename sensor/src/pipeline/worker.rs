@@ -384,7 +384,7 @@ impl Worker {
         if pkt.ts_ns > self.now_ns {
             self.now_ns = pkt.ts_ns;
         }
-        let decoded = if pkt.owned {
+        let decoded = if pkt.reassembled {
             decode::decode_ip(data, pkt.vlan, pkt.vlan_count)
         } else {
             decode::decode(pkt.link, data)

@@ -1,0 +1,242 @@
+//! Live capture in a network namespace: `sensor run -i` on one end of a
+//! veth pair, `tcpreplay` of the demo capture into the other end. The sensor
+//! must count every packet sent, drop none at this modest rate, and produce
+//! the same alerts and flow records as `sensor replay` of the same file
+//! (timestamps and flow ids aside). SIGTERM ends it cleanly.
+//! Needs root and tcpreplay; skipped with a visible message otherwise.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn sh(args: &[&str]) -> bool {
+    Command::new(args[0])
+        .args(&args[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// A namespace with one end of a veth pair; the other end stays here.
+struct Veth {
+    ns: String,
+    here: String,
+    there: String,
+}
+
+impl Veth {
+    fn new(tag: &str) -> Option<Veth> {
+        let id = std::process::id() % 100_000;
+        let v = Veth {
+            ns: format!("sensor-live-{tag}-{id}"),
+            here: format!("sl{tag}{id}a"),
+            there: format!("sl{tag}{id}b"),
+        };
+        let ok = sh(&["ip", "netns", "add", &v.ns])
+            && sh(&["ip", "link", "add", &v.here, "type", "veth", "peer", "name", &v.there])
+            && sh(&["ip", "link", "set", &v.there, "netns", &v.ns])
+            // No IPv6 on either end: no router solicitations or MLD reports
+            // mixed into what is counted.
+            && sh(&["sysctl", "-qw", &format!("net.ipv6.conf.{}.disable_ipv6=1", v.here)])
+            && sh(&["ip", "netns", "exec", &v.ns, "sysctl", "-qw", &format!("net.ipv6.conf.{}.disable_ipv6=1", v.there)])
+            && sh(&["ip", "link", "set", &v.here, "up"])
+            && sh(&["ip", "netns", "exec", &v.ns, "ip", "link", "set", &v.there, "up"]);
+        if ok {
+            Some(v)
+        } else {
+            drop(v);
+            None
+        }
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        sh(&["ip", "link", "del", &self.here]);
+        sh(&["ip", "netns", "del", &self.ns]);
+    }
+}
+
+fn can_run() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        eprintln!("SKIPPED live capture test: needs root");
+        return false;
+    }
+    if !sh(&["tcpreplay", "--version"]) {
+        eprintln!(
+            "SKIPPED live capture test: tcpreplay is not installed (tests/run.sh installs it)"
+        );
+        return false;
+    }
+    true
+}
+
+/// What must be equal between live capture and replay.
+fn essence(records: &[Value]) -> BTreeSet<String> {
+    records
+        .iter()
+        .filter(|r| {
+            matches!(
+                r["event_type"].as_str(),
+                Some("alert" | "flow" | "dns" | "http" | "tls")
+            )
+        })
+        .map(|r| {
+            let mut r = r.clone();
+            if let Some(o) = r.as_object_mut() {
+                for k in ["timestamp", "flow_id", "pcap_cnt"] {
+                    o.remove(k);
+                }
+                if let Some(f) = o.get_mut("flow").and_then(|f| f.as_object_mut()) {
+                    for k in ["start", "end", "age", "reason"] {
+                        f.remove(k);
+                    }
+                }
+            }
+            r.to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn afpacket_capture_matches_replay() {
+    if !can_run() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let pcap = root.join("tests/captures/demo-ioc.pcap");
+    let ioc = root.join("deploy/demo/ioc-demo.txt");
+    let ioc = ioc.to_str().unwrap();
+    let Some(v) = Veth::new("a") else {
+        panic!("could not create the test namespace and veth pair");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let eve = dir.path().join("eve.json");
+    let mut child = common::sensor()
+        .args([
+            "run",
+            "-i",
+            &v.here,
+            "--capture",
+            "afpacket",
+            "--workers",
+            "2",
+            "--ioc",
+            ioc,
+        ])
+        .arg("--eve")
+        .arg(&eve)
+        .args(["--metrics-addr", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sensor run");
+    // Give the socket time to bind.
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &v.ns,
+            "tcpreplay",
+            "-q",
+            "--pps",
+            "500",
+            "-i",
+            &v.there,
+        ])
+        .arg(&pcap)
+        .output()
+        .expect("run tcpreplay");
+    assert!(
+        sent.status.success(),
+        "tcpreplay: {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: kill on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let t = Instant::now();
+    let out = loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            break child.wait_with_output().unwrap();
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "sensor did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // Every packet of the capture, none dropped.
+    let pkts = common::captures(&root.join("tests/captures"))
+        .iter()
+        .filter(|p| p.ends_with("demo-ioc.pcap"))
+        .count();
+    assert_eq!(pkts, 1);
+    let replayed = common::replay(&[&pcap], &["--ioc", ioc, "--workers", "2"]);
+    let want_pkts = replayed
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("packets "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("packets "))
+        .unwrap_or("");
+    assert!(
+        line.starts_with(&format!("packets {want_pkts} ")),
+        "live: {line}\n{err}"
+    );
+    assert!(err.contains(" drops 0 "), "{err}");
+    let live: Vec<Value> = std::fs::read_to_string(&eve)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let a = essence(&live);
+    let b = essence(&replayed.records);
+    let alerts = live.iter().filter(|r| r["event_type"] == "alert").count();
+    assert_eq!(alerts, 16, "live alerts");
+    let only_live: Vec<_> = a.difference(&b).collect();
+    let only_replay: Vec<_> = b.difference(&a).collect();
+    assert!(
+        only_live.is_empty() && only_replay.is_empty(),
+        "live and replay differ:\nonly live: {only_live:#?}\nonly replay: {only_replay:#?}"
+    );
+}
+
+#[test]
+fn nonexistent_interface_is_a_clear_error() {
+    if !can_run() {
+        return;
+    }
+    let out = common::sensor()
+        .args([
+            "run",
+            "-i",
+            "no-such-if0",
+            "--capture",
+            "afpacket",
+            "--eve",
+            "/dev/null",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-if0"), "{err}");
+}
