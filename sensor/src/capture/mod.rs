@@ -3,4 +3,5 @@
 
 pub mod afpacket;
 pub mod file;
+pub mod offload;
 pub mod xdp;

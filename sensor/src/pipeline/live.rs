@@ -71,6 +71,9 @@ pub fn run(
         };
         let s = AfPacket::open(&cfg).with_context(|| format!("opening {iface} for capture"))?;
         tracing::info!(iface = %iface, "capturing with AF_PACKET (TPACKET_V3), promiscuous");
+        for w in crate::capture::offload::offload_warnings(iface) {
+            tracing::warn!("{w}");
+        }
         socks.push((iface.clone(), s));
     }
     let started = Instant::now();
