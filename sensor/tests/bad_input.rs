@@ -4,18 +4,7 @@ mod common;
 
 use std::io::Write;
 
-use common::{replay, sensor};
-
-fn pcap_header(link: u32) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
-    v.extend_from_slice(&2u16.to_le_bytes());
-    v.extend_from_slice(&4u16.to_le_bytes());
-    v.extend_from_slice(&[0; 8]);
-    v.extend_from_slice(&65535u32.to_le_bytes());
-    v.extend_from_slice(&link.to_le_bytes());
-    v
-}
+use common::{pcap_header, replay, sensor};
 
 /// A UDP/IPv4 DNS query frame for `www.example.org`.
 fn dns_frame() -> Vec<u8> {

@@ -7,18 +7,7 @@ mod common;
 
 use std::io::Write;
 
-use common::replay;
-
-fn pcap_header() -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
-    v.extend_from_slice(&2u16.to_le_bytes());
-    v.extend_from_slice(&4u16.to_le_bytes());
-    v.extend_from_slice(&[0; 8]);
-    v.extend_from_slice(&65535u32.to_le_bytes());
-    v.extend_from_slice(&1u32.to_le_bytes());
-    v
-}
+use common::{pcap_header, replay};
 
 struct Cap {
     buf: Vec<u8>,
@@ -84,7 +73,7 @@ fn http_exchange_split_at_every_point_gives_the_same_event() {
     let c = [10, 1, 0, 1];
     let s = [10, 2, 0, 1];
     let mut cap = Cap {
-        buf: pcap_header(),
+        buf: pcap_header(1),
         t: 0,
     };
     let n = req.len();

@@ -28,6 +28,21 @@ pub enum CaptureMode {
     Pcap,
 }
 
+/// A live frame (Ethernet; its bytes are copied into the batch).
+fn live_pkt(cnt: u64, ts_ns: u64) -> Pkt {
+    Pkt {
+        off: 0,
+        len: 0,
+        ts_ns,
+        pcap_cnt: cnt,
+        link: LinkType::Ethernet,
+        owned: true,
+        reassembled: false,
+        vlan: [0; 2],
+        vlan_count: 0,
+    }
+}
+
 /// What one capture thread did.
 struct CaptureReport {
     packets: u64,
@@ -105,18 +120,7 @@ pub fn run(
                     let polled = sock.poll(Duration::from_millis(100), &mut |frame, ts_ns| {
                         cnt += 1;
                         bytes += frame.len() as u64;
-                        let pkt = Pkt {
-                            off: 0,
-                            len: 0,
-                            ts_ns,
-                            pcap_cnt: cnt,
-                            link: LinkType::Ethernet,
-                            owned: true,
-                            reassembled: false,
-                            vlan: [0; 2],
-                            vlan_count: 0,
-                        };
-                        classify.frame(&mut disp, frame, pkt, false);
+                        classify.frame(&mut disp, frame, live_pkt(cnt, ts_ns), false);
                     });
                     let got = match polled {
                         Ok(g) => g,
@@ -148,18 +152,7 @@ pub fn run(
                     cnt += 1;
                     rep.packets += 1;
                     rep.bytes += frame.len() as u64;
-                    let pkt = Pkt {
-                        off: 0,
-                        len: 0,
-                        ts_ns,
-                        pcap_cnt: cnt,
-                        link: LinkType::Ethernet,
-                        owned: true,
-                        reassembled: false,
-                        vlan: [0; 2],
-                        vlan_count: 0,
-                    };
-                    classify.frame(&mut disp, frame, pkt, false);
+                    classify.frame(&mut disp, frame, live_pkt(cnt, ts_ns), false);
                 });
                 disp.flush_all();
                 if let Ok(st) = sock.stats() {

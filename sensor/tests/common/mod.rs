@@ -98,3 +98,16 @@ pub fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     }
     Some(cur)
 }
+
+/// A classic pcap file header: microseconds, little-endian, with `link` as
+/// the link type (1 = Ethernet).
+pub fn pcap_header(link: u32) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes()); // magic, microseconds
+    v.extend_from_slice(&2u16.to_le_bytes()); // version major
+    v.extend_from_slice(&4u16.to_le_bytes()); // version minor
+    v.extend_from_slice(&[0; 8]); // thiszone, sigfigs
+    v.extend_from_slice(&65535u32.to_le_bytes()); // snaplen
+    v.extend_from_slice(&link.to_le_bytes()); // link type
+    v
+}
