@@ -122,6 +122,10 @@ struct RunArgs {
     /// Capture mechanism: auto picks the best that works and says why.
     #[arg(long, value_enum, default_value = "auto")]
     capture: pipeline::live::CaptureMode,
+    /// Replace an XDP program another tool attached to the interface
+    /// (refused otherwise).
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     common: CommonArgs,
     /// No summary on standard error at exit.
@@ -370,7 +374,7 @@ fn run(a: RunArgs) -> Result<u8, Failure> {
     }
     let spec = prepare(&a.common, true, false)?;
     let metrics = spec.metrics.clone();
-    let summary = pipeline::live::run(spec, &a.ifaces, a.capture, stop).map_err(|e| {
+    let summary = pipeline::live::run(spec, &a.ifaces, a.capture, a.force, stop).map_err(|e| {
         // Interface problems are the operator's input.
         let text = format!("{e:#}");
         if text.contains("opening ") {

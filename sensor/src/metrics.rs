@@ -121,6 +121,7 @@ pub struct Metrics {
     pub output_dropped: IntCounterVec,
     pub ioc_indicators: IntGaugeVec,
     pub ioc_skipped_lines: IntCounter,
+    pub kernel_ioc_events: IntCounterVec,
     pub latency: Latency,
 }
 
@@ -260,6 +261,7 @@ impl Metrics {
                 "sensor_ioc_skipped_lines_total",
                 "IOC file lines skipped as invalid or not observable",
             ),
+            kernel_ioc_events: counter_vec(&r, "sensor_kernel_ioc_events_total", "IOC hit events from the XDP program: alerted, or suppressed as a repeat within a minute", &["result"]),
             latency,
             registry: r,
         };

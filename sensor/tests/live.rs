@@ -240,3 +240,156 @@ fn nonexistent_interface_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no-such-if0"), "{err}");
 }
+
+#[test]
+fn xdp_mode_kernel_ioc_alerts_and_clean_detach() {
+    if !can_run() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let pcap = root.join("tests/captures/demo-ioc.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    // The demo server's address as a prefix: the XDP program's trie hits it.
+    let ioc = dir.path().join("ioc.txt");
+    std::fs::write(&ioc, "# actor: test\n10.77.0.0/24\n").unwrap();
+    let Some(v) = Veth::new("x") else {
+        panic!("could not create the test namespace and veth pair");
+    };
+    let eve = dir.path().join("eve.json");
+    let mut child = common::sensor()
+        .args([
+            "run",
+            "-i",
+            &v.here,
+            "--capture",
+            "xdp",
+            "--workers",
+            "2",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ])
+        .arg("--ioc")
+        .arg(&ioc)
+        .arg("--eve")
+        .arg(&eve)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sensor run");
+    std::thread::sleep(Duration::from_millis(700));
+    let shown = Command::new("ip")
+        .args(["link", "show", "dev", &v.here])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout).to_string();
+    assert!(
+        shown.contains("xdp"),
+        "no XDP program attached while running: {shown}"
+    );
+    let sent = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &v.ns,
+            "tcpreplay",
+            "-q",
+            "--pps",
+            "500",
+            "-i",
+            &v.there,
+        ])
+        .arg(&pcap)
+        .output()
+        .expect("run tcpreplay");
+    assert!(
+        sent.status.success(),
+        "tcpreplay: {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: kill on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let t = Instant::now();
+    let out = loop {
+        if child.try_wait().unwrap().is_some() {
+            break child.wait_with_output().unwrap();
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "sensor did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("XDP kernel fast path attached"), "{err}");
+    // SIGTERM left nothing attached.
+    let shown = Command::new("ip")
+        .args(["link", "show", "dev", &v.here])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout).to_string();
+    assert!(
+        !shown.contains("xdp"),
+        "XDP program left attached after SIGTERM: {shown}"
+    );
+    let records: Vec<Value> = std::fs::read_to_string(&eve)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kernel: Vec<&Value> = records
+        .iter()
+        .filter(|r| {
+            r["event_type"] == "alert"
+                && r["alert"]["metadata"]["matched_field"][0]
+                    .as_str()
+                    .is_some_and(|f| f.starts_with("kernel."))
+        })
+        .collect();
+    assert!(
+        !kernel.is_empty(),
+        "no kernel-side IOC alert in {} records",
+        records.len()
+    );
+    for a in &kernel {
+        assert_eq!(
+            a["alert"]["metadata"]["ioc_value"][0], "10.77.0.0/24",
+            "{a}"
+        );
+        assert_eq!(a["alert"]["metadata"]["actor"][0], "test", "{a}");
+    }
+    // Repeats of one conversation are not re-alerted within a minute.
+    let distinct: BTreeSet<String> = kernel
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {} {} {} {} {}",
+                a["src_ip"],
+                a["src_port"],
+                a["dest_ip"],
+                a["dest_port"],
+                a["proto"],
+                a["alert"]["metadata"]["matched_field"][0]
+            )
+        })
+        .collect();
+    assert_eq!(distinct.len(), kernel.len(), "duplicate kernel alerts");
+    // Packets still reach userspace: the same count as replay of the file.
+    let replayed = common::replay(&[&pcap], &["--workers", "1"]);
+    let want = replayed
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("packets "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("packets "))
+        .unwrap_or("");
+    assert!(
+        line.starts_with(&format!("packets {want} ")),
+        "{line}\n{err}"
+    );
+    assert!(err.contains(" drops 0 "), "{err}");
+}

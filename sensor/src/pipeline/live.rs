@@ -18,9 +18,10 @@ use crate::decode::LinkType;
 /// How packets are taken from the interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum CaptureMode {
-    /// The best mode that works here (today: afpacket).
+    /// XDP fast path if it attaches, else AF_PACKET alone (says which).
     Auto,
-    /// AF_XDP sockets fed by the XDP program (not yet available).
+    /// XDP program attached (counters, kernel IOC prefixes, flow bypass);
+    /// packets reach userspace through AF_PACKET until AF_XDP sockets land.
     Xdp,
     /// AF_PACKET TPACKET_V3 ring.
     Afpacket,
@@ -57,23 +58,20 @@ pub fn run(
     spec: RunSpec,
     ifaces: &[String],
     mode: CaptureMode,
+    force: bool,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<Summary> {
     match mode {
-        CaptureMode::Auto => {
-            tracing::info!(
-                "capture mode auto: using afpacket (AF_XDP and libpcap capture are not built yet)"
-            )
-        }
-        CaptureMode::Afpacket => {}
-        CaptureMode::Xdp | CaptureMode::Pcap => anyhow::bail!(
-            "--capture {}: not available in this version; use --capture afpacket",
-            if mode == CaptureMode::Xdp {
-                "xdp"
-            } else {
-                "pcap"
-            }
+        CaptureMode::Auto => tracing::info!(
+            "capture mode auto: XDP fast path if it attaches, packets to userspace through AF_PACKET (AF_XDP sockets and libpcap are not built yet)"
         ),
+        CaptureMode::Xdp => tracing::info!(
+            "capture mode xdp: XDP fast path (counters, kernel IOC prefixes, flow bypass); packets reach userspace through AF_PACKET until AF_XDP sockets are built"
+        ),
+        CaptureMode::Afpacket => {}
+        CaptureMode::Pcap => {
+            anyhow::bail!("--capture pcap: not available in this version; use --capture afpacket")
+        }
     }
     // Open every socket before starting anything: a typo in an interface
     // name fails at once with the reason.
@@ -94,6 +92,36 @@ pub fn run(
     let started = Instant::now();
     let run = start(&spec)?;
     let n = spec.workers;
+    // The kernel fast path: required in xdp mode, best effort in auto mode.
+    let kernel = match mode {
+        CaptureMode::Xdp | CaptureMode::Auto => {
+            match super::kernel::KernelPath::start(
+                ifaces,
+                spec.ioc.clone(),
+                spec.metrics.clone(),
+                run.out.clone(),
+                force,
+            ) {
+                Ok(kp) => {
+                    for (i, m) in kp.modes() {
+                        tracing::info!(iface = %i, mode = m, "XDP kernel fast path attached");
+                    }
+                    Some(kp)
+                }
+                Err(e) if mode == CaptureMode::Auto => {
+                    tracing::warn!(
+                        "XDP fast path not attached, continuing with AF_PACKET only: {e:#}"
+                    );
+                    None
+                }
+                Err(e) => {
+                    return Err(e.context("starting the XDP kernel fast path (--capture xdp)"))
+                }
+            }
+        }
+        _ => None,
+    };
+    drop(run.out);
     let mut threads = Vec::new();
     for (iface, mut sock) in socks {
         let rings = run.rings.clone();
@@ -184,6 +212,13 @@ pub fn run(
                 first_err.get_or_insert(e);
             }
             Err(_) => anyhow::bail!("a capture thread panicked (a bug: please report it)"),
+        }
+    }
+    // Detach from the interfaces and flush the last kernel events before
+    // the writer can finish.
+    if let Some(kp) = kernel {
+        if let Err(e) = kp.stop() {
+            first_err.get_or_insert(e.context("detaching the XDP program"));
         }
     }
     for w in run.workers {

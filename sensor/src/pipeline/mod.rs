@@ -6,6 +6,7 @@
 //! live capture the same hand-off counts a drop with reason `ring_full`.
 
 pub mod batch;
+pub mod kernel;
 pub mod live;
 pub mod worker;
 
@@ -158,6 +159,9 @@ pub struct RunSpec {
 /// Start workers and the writer; returns the rings and a join function.
 struct Running {
     clock: Arc<AtomicU64>,
+    /// A sender to the EVE writer for stages other than the workers (the
+    /// kernel path's events); drop it when unused or the writer never ends.
+    out: Sender<output::OutChunk>,
     rings: Vec<Sender<Batch>>,
     workers: Vec<std::thread::JoinHandle<worker::WorkerReport>>,
     writer: std::thread::JoinHandle<WriterReport>,
@@ -188,8 +192,8 @@ fn start(spec: &RunSpec) -> anyhow::Result<Running> {
         rings.push(tx);
         workers.push(h);
     }
-    drop(out_tx);
     Ok(Running {
+        out: out_tx,
         clock,
         rings,
         workers,
@@ -376,6 +380,7 @@ pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let run = start(&spec)?;
     let clock = run.clock.clone();
+    drop(run.out);
     let mut disp = Dispatcher::new(
         run.rings,
         spec.cfg.capture.batch_size,

@@ -217,6 +217,24 @@ impl SensorXdp {
         Ok(())
     }
 
+    /// Attaches the program to `interface` and returns the link id for
+    /// [`SensorXdp::detach`]. aya uses `bpf_link_create` (a BPF link owned by
+    /// this process: closed, and so detached, when the process dies) and
+    /// falls back to netlink only when the kernel rejects links (EINVAL).
+    pub fn attach_link(
+        &mut self,
+        interface: &str,
+        mode: XdpMode,
+    ) -> Result<aya::programs::xdp::XdpLinkId, XdpError> {
+        Ok(self.program_mut().attach(interface, mode)?)
+    }
+
+    /// Detaches one attachment made with [`SensorXdp::attach_link`].
+    pub fn detach(&mut self, link: aya::programs::xdp::XdpLinkId) -> Result<(), XdpError> {
+        self.program_mut().detach(link)?;
+        Ok(())
+    }
+
     /// Binds an AF_XDP socket to rx queue `queue` (`xsks[queue] = fd`).
     pub fn bind_xsk(&mut self, queue: u32, socket: impl AsRawFd) -> Result<(), XdpError> {
         self.xsks.set(queue, socket, 0)?;
