@@ -107,18 +107,16 @@ fn essence(records: &[Value]) -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn afpacket_capture_matches_replay() {
-    if !can_run() {
-        return;
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let pcap = root.join("tests/captures/demo-ioc.pcap");
-    let ioc = root.join("deploy/demo/ioc-demo.txt");
-    let ioc = ioc.to_str().unwrap();
-    let Some(v) = Veth::new("a") else {
-        panic!("could not create the test namespace and veth pair");
-    };
+/// A finished `sensor run`: its standard error and EVE records.
+struct LiveRun {
+    stderr: String,
+    records: Vec<Value>,
+}
+
+/// Start `sensor run -i` on the near end with `args`, replay `pcap` into the
+/// far end from inside the namespace, check the interface while running
+/// (`while_running`), stop with SIGTERM and collect the output.
+fn live_run(v: &Veth, args: &[&str], pcap: &Path, while_running: impl FnOnce()) -> LiveRun {
     let dir = tempfile::tempdir().unwrap();
     let eve = dir.path().join("eve.json");
     let mut child = common::sensor()
@@ -126,21 +124,20 @@ fn afpacket_capture_matches_replay() {
             "run",
             "-i",
             &v.here,
-            "--capture",
-            "afpacket",
             "--workers",
             "2",
-            "--ioc",
-            ioc,
+            "--metrics-addr",
+            "127.0.0.1:0",
         ])
+        .args(args)
         .arg("--eve")
         .arg(&eve)
-        .args(["--metrics-addr", "127.0.0.1:0"])
         .stderr(Stdio::piped())
         .spawn()
         .expect("start sensor run");
-    // Give the socket time to bind.
-    std::thread::sleep(Duration::from_millis(500));
+    // Give the socket time to bind and the program time to attach.
+    std::thread::sleep(Duration::from_millis(700));
+    while_running();
     let sent = Command::new("ip")
         .args([
             "netns",
@@ -153,7 +150,7 @@ fn afpacket_capture_matches_replay() {
             "-i",
             &v.there,
         ])
-        .arg(&pcap)
+        .arg(pcap)
         .output()
         .expect("run tcpreplay");
     assert!(
@@ -166,7 +163,7 @@ fn afpacket_capture_matches_replay() {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let t = Instant::now();
     let out = loop {
-        if let Some(_status) = child.try_wait().unwrap() {
+        if child.try_wait().unwrap().is_some() {
             break child.wait_with_output().unwrap();
         }
         assert!(
@@ -175,46 +172,151 @@ fn afpacket_capture_matches_replay() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    // Every packet of the capture, none dropped.
-    let pkts = common::captures(&root.join("tests/captures"))
-        .iter()
-        .filter(|p| p.ends_with("demo-ioc.pcap"))
-        .count();
-    assert_eq!(pkts, 1);
-    let replayed = common::replay(&[&pcap], &["--ioc", ioc, "--workers", "2"]);
-    let want_pkts = replayed
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let records = std::fs::read_to_string(&eve)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    LiveRun { stderr, records }
+}
+
+/// The packet count `sensor replay` reports for `pcap`.
+fn replay_packets(pcap: &Path, extra: &[&str]) -> (String, common::Run) {
+    let r = common::replay(&[pcap], extra);
+    let n = r
         .stderr
         .lines()
         .find_map(|l| l.strip_prefix("packets "))
         .and_then(|l| l.split_whitespace().next())
         .unwrap()
         .to_string();
-    let line = err
+    (n, r)
+}
+
+/// The live run saw exactly `want` packets and dropped none.
+fn assert_all_packets(live: &LiveRun, want: &str) {
+    let line = live
+        .stderr
         .lines()
         .find(|l| l.starts_with("packets "))
         .unwrap_or("");
     assert!(
-        line.starts_with(&format!("packets {want_pkts} ")),
-        "live: {line}\n{err}"
+        line.starts_with(&format!("packets {want} ")),
+        "live: {line}\n{}",
+        live.stderr
     );
-    assert!(err.contains(" drops 0 "), "{err}");
-    let live: Vec<Value> = std::fs::read_to_string(&eve)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let a = essence(&live);
-    let b = essence(&replayed.records);
-    let alerts = live.iter().filter(|r| r["event_type"] == "alert").count();
+    assert!(live.stderr.contains(" drops 0 "), "{}", live.stderr);
+}
+
+fn xdp_shown(iface: &str) -> bool {
+    let out = Command::new("ip")
+        .args(["link", "show", "dev", iface])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).contains("xdp")
+}
+
+#[test]
+fn afpacket_capture_matches_replay() {
+    if !can_run() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let pcap = root.join("tests/captures/demo-ioc.pcap");
+    let ioc = root.join("deploy/demo/ioc-demo.txt");
+    let ioc = ioc.to_str().unwrap();
+    let Some(v) = Veth::new("a") else {
+        panic!("could not create the test namespace and veth pair");
+    };
+    let live = live_run(&v, &["--capture", "afpacket", "--ioc", ioc], &pcap, || {});
+    let (want, replayed) = replay_packets(&pcap, &["--ioc", ioc, "--workers", "2"]);
+    assert_all_packets(&live, &want);
+    let alerts = live
+        .records
+        .iter()
+        .filter(|r| r["event_type"] == "alert")
+        .count();
     assert_eq!(alerts, 16, "live alerts");
+    let a = essence(&live.records);
+    let b = essence(&replayed.records);
     let only_live: Vec<_> = a.difference(&b).collect();
     let only_replay: Vec<_> = b.difference(&a).collect();
     assert!(
         only_live.is_empty() && only_replay.is_empty(),
         "live and replay differ:\nonly live: {only_live:#?}\nonly replay: {only_replay:#?}"
     );
+}
+
+#[test]
+fn xdp_mode_kernel_ioc_alerts_and_clean_detach() {
+    if !can_run() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let pcap = root.join("tests/captures/demo-ioc.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    // The demo server's address as a prefix: the XDP program's trie hits it.
+    let ioc = dir.path().join("ioc.txt");
+    std::fs::write(&ioc, "# actor: test\n10.77.0.0/24\n").unwrap();
+    let Some(v) = Veth::new("x") else {
+        panic!("could not create the test namespace and veth pair");
+    };
+    let live = live_run(
+        &v,
+        &["--capture", "xdp", "--ioc", ioc.to_str().unwrap()],
+        &pcap,
+        || {
+            assert!(xdp_shown(&v.here), "no XDP program attached while running");
+        },
+    );
+    assert!(
+        live.stderr.contains("XDP kernel fast path attached"),
+        "{}",
+        live.stderr
+    );
+    assert!(
+        !xdp_shown(&v.here),
+        "XDP program left attached after SIGTERM"
+    );
+    let kernel: Vec<&Value> = live
+        .records
+        .iter()
+        .filter(|r| {
+            r["event_type"] == "alert"
+                && r["alert"]["metadata"]["matched_field"][0]
+                    .as_str()
+                    .is_some_and(|f| f.starts_with("kernel."))
+        })
+        .collect();
+    assert!(
+        !kernel.is_empty(),
+        "no kernel-side IOC alert in {} records",
+        live.records.len()
+    );
+    for a in &kernel {
+        assert_eq!(
+            a["alert"]["metadata"]["ioc_value"][0], "10.77.0.0/24",
+            "{a}"
+        );
+        assert_eq!(a["alert"]["metadata"]["actor"][0], "test", "{a}");
+    }
+    // Repeats of one conversation are not re-alerted within a minute.
+    let distinct: BTreeSet<String> = kernel
+        .iter()
+        .map(|a| {
+            let md = &a["alert"]["metadata"]["matched_field"][0];
+            format!(
+                "{} {} {} {} {} {md}",
+                a["src_ip"], a["src_port"], a["dest_ip"], a["dest_port"], a["proto"]
+            )
+        })
+        .collect();
+    assert_eq!(distinct.len(), kernel.len(), "duplicate kernel alerts");
+    // Packets still reach userspace: the same count as replay of the file.
+    let (want, _) = replay_packets(&pcap, &["--workers", "1"]);
+    assert_all_packets(&live, &want);
 }
 
 #[test]
@@ -239,157 +341,4 @@ fn nonexistent_interface_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no-such-if0"), "{err}");
-}
-
-#[test]
-fn xdp_mode_kernel_ioc_alerts_and_clean_detach() {
-    if !can_run() {
-        return;
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let pcap = root.join("tests/captures/demo-ioc.pcap");
-    let dir = tempfile::tempdir().unwrap();
-    // The demo server's address as a prefix: the XDP program's trie hits it.
-    let ioc = dir.path().join("ioc.txt");
-    std::fs::write(&ioc, "# actor: test\n10.77.0.0/24\n").unwrap();
-    let Some(v) = Veth::new("x") else {
-        panic!("could not create the test namespace and veth pair");
-    };
-    let eve = dir.path().join("eve.json");
-    let mut child = common::sensor()
-        .args([
-            "run",
-            "-i",
-            &v.here,
-            "--capture",
-            "xdp",
-            "--workers",
-            "2",
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ])
-        .arg("--ioc")
-        .arg(&ioc)
-        .arg("--eve")
-        .arg(&eve)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sensor run");
-    std::thread::sleep(Duration::from_millis(700));
-    let shown = Command::new("ip")
-        .args(["link", "show", "dev", &v.here])
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&shown.stdout).to_string();
-    assert!(
-        shown.contains("xdp"),
-        "no XDP program attached while running: {shown}"
-    );
-    let sent = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &v.ns,
-            "tcpreplay",
-            "-q",
-            "--pps",
-            "500",
-            "-i",
-            &v.there,
-        ])
-        .arg(&pcap)
-        .output()
-        .expect("run tcpreplay");
-    assert!(
-        sent.status.success(),
-        "tcpreplay: {}",
-        String::from_utf8_lossy(&sent.stderr)
-    );
-    std::thread::sleep(Duration::from_millis(500));
-    // SAFETY: kill on our own child's pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let t = Instant::now();
-    let out = loop {
-        if child.try_wait().unwrap().is_some() {
-            break child.wait_with_output().unwrap();
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "sensor did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("XDP kernel fast path attached"), "{err}");
-    // SIGTERM left nothing attached.
-    let shown = Command::new("ip")
-        .args(["link", "show", "dev", &v.here])
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&shown.stdout).to_string();
-    assert!(
-        !shown.contains("xdp"),
-        "XDP program left attached after SIGTERM: {shown}"
-    );
-    let records: Vec<Value> = std::fs::read_to_string(&eve)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let kernel: Vec<&Value> = records
-        .iter()
-        .filter(|r| {
-            r["event_type"] == "alert"
-                && r["alert"]["metadata"]["matched_field"][0]
-                    .as_str()
-                    .is_some_and(|f| f.starts_with("kernel."))
-        })
-        .collect();
-    assert!(
-        !kernel.is_empty(),
-        "no kernel-side IOC alert in {} records",
-        records.len()
-    );
-    for a in &kernel {
-        assert_eq!(
-            a["alert"]["metadata"]["ioc_value"][0], "10.77.0.0/24",
-            "{a}"
-        );
-        assert_eq!(a["alert"]["metadata"]["actor"][0], "test", "{a}");
-    }
-    // Repeats of one conversation are not re-alerted within a minute.
-    let distinct: BTreeSet<String> = kernel
-        .iter()
-        .map(|a| {
-            format!(
-                "{} {} {} {} {} {}",
-                a["src_ip"],
-                a["src_port"],
-                a["dest_ip"],
-                a["dest_port"],
-                a["proto"],
-                a["alert"]["metadata"]["matched_field"][0]
-            )
-        })
-        .collect();
-    assert_eq!(distinct.len(), kernel.len(), "duplicate kernel alerts");
-    // Packets still reach userspace: the same count as replay of the file.
-    let replayed = common::replay(&[&pcap], &["--workers", "1"]);
-    let want = replayed
-        .stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("packets "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap()
-        .to_string();
-    let line = err
-        .lines()
-        .find(|l| l.starts_with("packets "))
-        .unwrap_or("");
-    assert!(
-        line.starts_with(&format!("packets {want} ")),
-        "{line}\n{err}"
-    );
-    assert!(err.contains(" drops 0 "), "{err}");
 }
