@@ -10,5 +10,6 @@ pub mod flow;
 pub mod metrics;
 pub mod output;
 pub mod pipeline;
+pub mod privs;
 pub mod proto;
 pub mod stream;

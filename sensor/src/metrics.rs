@@ -306,20 +306,36 @@ impl Default for Metrics {
 
 /// Serve `/metrics` (Prometheus text) and `/healthz` on `addr` from a
 /// background thread. Fails when the address cannot be bound.
+///
+/// The server (and the threads it starts itself) run without capabilities:
+/// the thread drops them before it binds, so binding a port below 1024
+/// fails.
 pub fn serve(addr: &str, metrics: Metrics) -> std::io::Result<std::net::SocketAddr> {
-    let server = tiny_http::Server::http(addr).map_err(|e| {
-        std::io::Error::new(
-            std::io::ErrorKind::AddrNotAvailable,
-            format!("cannot listen: {e}"),
-        )
-    })?;
-    let local = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| std::io::Error::other("not an IP listener"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let addr = addr.to_string();
     std::thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {
+            let _ = crate::privs::drop_thread_capabilities();
+            let server = match tiny_http::Server::http(addr.as_str()) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tx.send(Err(std::io::Error::new(
+                        std::io::ErrorKind::AddrNotAvailable,
+                        format!("cannot listen: {e}"),
+                    )));
+                    return;
+                }
+            };
+            match server.server_addr().to_ip() {
+                Some(a) => {
+                    let _ = tx.send(Ok(a));
+                }
+                None => {
+                    let _ = tx.send(Err(std::io::Error::other("not an IP listener")));
+                    return;
+                }
+            }
             for req in server.incoming_requests() {
                 let (status, body, ctype) = match req.url() {
                     "/metrics" => (200, metrics.render(), "text/plain; version=0.0.4"),
@@ -338,7 +354,8 @@ pub fn serve(addr: &str, metrics: Metrics) -> std::io::Result<std::net::SocketAd
                 let _ = req.respond(resp);
             }
         })?;
-    Ok(local)
+    rx.recv()
+        .map_err(|_| std::io::Error::other("the metrics thread ended before listening"))?
 }
 
 #[cfg(test)]

@@ -113,10 +113,33 @@ struct LiveRun {
     records: Vec<Value>,
 }
 
+/// After setup no thread of process `pid` holds a capability.
+fn assert_no_capabilities(pid: u32) {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    for t in tasks.flatten() {
+        let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        let eff = status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if !eff.is_empty() {
+            assert_eq!(
+                eff,
+                "0000000000000000",
+                "thread {} keeps capabilities",
+                comm.trim()
+            );
+        }
+    }
+}
+
 /// Start `sensor run -i` on the near end with `args`, replay `pcap` into the
 /// far end from inside the namespace, check the interface while running
 /// (`while_running`), stop with SIGTERM and collect the output.
-fn live_run(v: &Veth, args: &[&str], pcap: &Path, while_running: impl FnOnce()) -> LiveRun {
+fn live_run(v: &Veth, args: &[&str], pcap: &Path, while_running: impl FnOnce(u32)) -> LiveRun {
     let dir = tempfile::tempdir().unwrap();
     let eve = dir.path().join("eve.json");
     let mut child = common::sensor()
@@ -137,7 +160,7 @@ fn live_run(v: &Veth, args: &[&str], pcap: &Path, while_running: impl FnOnce()) 
         .expect("start sensor run");
     // Give the socket time to bind and the program time to attach.
     std::thread::sleep(Duration::from_millis(700));
-    while_running();
+    while_running(child.id());
     let sent = Command::new("ip")
         .args([
             "netns",
@@ -230,7 +253,12 @@ fn afpacket_capture_matches_replay() {
     let Some(v) = Veth::new("a") else {
         panic!("could not create the test namespace and veth pair");
     };
-    let live = live_run(&v, &["--capture", "afpacket", "--ioc", ioc], &pcap, || {});
+    let live = live_run(
+        &v,
+        &["--capture", "afpacket", "--ioc", ioc],
+        &pcap,
+        assert_no_capabilities,
+    );
     let (want, replayed) = replay_packets(&pcap, &["--ioc", ioc, "--workers", "2"]);
     assert_all_packets(&live, &want);
     let alerts = live
@@ -267,8 +295,9 @@ fn xdp_mode_kernel_ioc_alerts_and_clean_detach() {
         &v,
         &["--capture", "xdp", "--ioc", ioc.to_str().unwrap()],
         &pcap,
-        || {
+        |pid| {
             assert!(xdp_shown(&v.here), "no XDP program attached while running");
+            assert_no_capabilities(pid);
         },
     );
     assert!(

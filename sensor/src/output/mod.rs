@@ -85,6 +85,8 @@ fn write_loop(
     mut w: BufWriter<Box<dyn Write + Send>>,
     m: Metrics,
 ) -> WriterReport {
+    // The output file is open: the writer needs no privilege.
+    let _ = crate::privs::drop_thread_capabilities();
     let mut rep = WriterReport::default();
     let records = m.output_records.with_label_values(&["eve"]);
     let bytes = m.output_bytes.with_label_values(&["eve"]);

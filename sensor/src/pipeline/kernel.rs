@@ -442,6 +442,8 @@ struct EventThread {
 
 impl EventThread {
     fn run(self) {
+        // Polling an open ring-buffer fd needs no privilege.
+        let _ = crate::privs::drop_thread_capabilities();
         let mut evs = Vec::with_capacity(EVENT_BATCH);
         let mut buf = Vec::with_capacity(64 * 1024);
         // The kernel reports every matching packet; the SOC gets one alert

@@ -122,6 +122,15 @@ pub fn run(
         _ => None,
     };
     drop(run.out);
+    // Everything privileged is done: sockets are open and bound, the XDP
+    // program is attached and its maps are reachable through open fds. Run
+    // on without capabilities.
+    // Capabilities are per thread: the workers, the writer and the other
+    // helper threads drop theirs when they start; this is the main thread's.
+    match crate::privs::drop_thread_capabilities() {
+        Ok(()) => tracing::info!("setup done: all capabilities dropped"),
+        Err(e) => tracing::warn!("could not drop capabilities: {e}"),
+    }
     let mut threads = Vec::new();
     for (iface, mut sock) in socks {
         let rings = run.rings.clone();
@@ -132,6 +141,7 @@ pub fn run(
         let h = std::thread::Builder::new()
             .name(format!("capture-{iface}"))
             .spawn(move || -> anyhow::Result<CaptureReport> {
+                let _ = crate::privs::drop_thread_capabilities();
                 let mut disp = Dispatcher::new(rings, batch, HandOff::Drop, metrics.clone());
                 let mut rep = CaptureReport {
                     packets: 0,

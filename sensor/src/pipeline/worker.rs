@@ -232,6 +232,8 @@ impl Worker {
 
     /// Run until the ring closes, then end every flow and flush.
     pub fn run(mut self, rx: Receiver<Batch>) -> WorkerReport {
+        // A worker needs no privilege (see `privs`).
+        let _ = crate::privs::drop_thread_capabilities();
         let mut packets = 0u64;
         for batch in rx {
             packets += batch.pkts.len() as u64;
