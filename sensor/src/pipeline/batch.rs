@@ -35,6 +35,9 @@ pub struct Batch {
     pub pkts: Vec<Pkt>,
     /// When the first packet of the batch was read (alert latency).
     pub read_at: Instant,
+    /// Live capture: the capture clock (ns) when the batch was sent. An
+    /// empty batch carrying it lets a worker age its flows on a quiet link.
+    pub tick_ns: u64,
 }
 
 impl Batch {
@@ -44,6 +47,7 @@ impl Batch {
             owned: Vec::new(),
             pkts: Vec::with_capacity(cap),
             read_at: Instant::now(),
+            tick_ns: 0,
         }
     }
 

@@ -179,6 +179,11 @@ pub fn run(
                     metrics.capture_bytes.inc_by(bytes);
                     if last_stats.elapsed() >= Duration::from_secs(1) {
                         last_stats = Instant::now();
+                        // Frames carry wall-clock capture times: tick with it.
+                        let now_ns = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_nanos() as u64);
+                        disp.tick(now_ns);
                         if let Ok(st) = sock.stats() {
                             rep.kernel_drops += st.tp_drops;
                             kernel.inc_by(st.tp_drops);

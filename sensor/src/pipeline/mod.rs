@@ -286,6 +286,16 @@ impl Dispatcher {
             self.flush(i);
         }
     }
+
+    /// Tell every worker the capture clock (an empty batch; never waits, a
+    /// full ring simply skips this tick).
+    fn tick(&mut self, now_ns: u64) {
+        for ring in &self.rings {
+            let mut b = Batch::new(None, 0);
+            b.tick_ns = now_ns;
+            let _ = ring.try_send(b);
+        }
+    }
 }
 
 /// Pick the worker for a frame (symmetric: both directions of a flow go to

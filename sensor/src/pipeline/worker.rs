@@ -248,13 +248,19 @@ impl Worker {
 
     pub fn process_batch(&mut self, batch: &Batch) {
         self.read_at = batch.read_at;
+        // Live capture's clock: flows age even when no packet arrives.
+        if batch.tick_ns > self.now_ns {
+            self.now_ns = batch.tick_ns;
+        }
         for p in &batch.pkts {
             let data = batch.data(p);
             self.process(p, data);
         }
         self.maybe_sweep();
         self.flush_metrics();
-        if self.eve.len() >= EVE_FLUSH_BYTES {
+        // A tick means the link is quiet: records go out now rather than
+        // when the buffer fills.
+        if self.eve.len() >= EVE_FLUSH_BYTES || (batch.pkts.is_empty() && batch.tick_ns > 0) {
             self.flush_eve();
         }
     }
@@ -1157,5 +1163,68 @@ fn packet_endpoints(key: &FlowKey, flow: &Flow, to_server: bool) -> Endpoints {
         ep
     } else {
         ep.reversed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::LinkType;
+
+    /// Ethernet/IPv4/UDP 10.0.0.1:1000 -> 10.0.0.2:2000 with 4 bytes of data.
+    fn udp_frame() -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+        f.extend_from_slice(&[0x45, 0, 0, 32, 0, 0, 0x40, 0, 64, 17, 0, 0]);
+        f.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(&[0x03, 0xe8, 0x07, 0xd0, 0, 12, 0, 0]);
+        f.extend_from_slice(b"ping");
+        f
+    }
+
+    #[test]
+    fn a_clock_tick_ages_flows_on_a_quiet_link() {
+        let metrics = Metrics::new();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut w = Worker::new(WorkerSetup {
+            id: 0,
+            cfg: Arc::new(Config::default()),
+            ioc: Arc::new(rules::ioc::IocSetBuilder::default().build()),
+            metrics: metrics.clone(),
+            out: tx,
+            max_flows: 1024,
+            clock: Arc::new(AtomicU64::new(0)),
+        });
+        let frame = udp_frame();
+        let mut b = Batch::new(None, 1);
+        b.owned.extend_from_slice(&frame);
+        b.pkts.push(Pkt {
+            off: 0,
+            len: frame.len() as u32,
+            ts_ns: 1_000_000_000,
+            pcap_cnt: 1,
+            link: LinkType::Ethernet,
+            owned: true,
+            reassembled: false,
+            vlan: [0; 2],
+            vlan_count: 0,
+        });
+        w.process_batch(&b);
+        assert_eq!(metrics.flows_active.get(), 1);
+        // Five seconds later: not idle long enough (UDP new: 30 s).
+        let mut t = Batch::new(None, 0);
+        t.tick_ns = 6_000_000_000;
+        w.process_batch(&t);
+        assert_eq!(metrics.flows_active.get(), 1);
+        // Two minutes later, still no packet: the flow ends by timeout and
+        // its record is sent at once.
+        t.tick_ns = 121_000_000_000;
+        w.process_batch(&t);
+        assert_eq!(metrics.flows_active.get(), 0);
+        assert_eq!(metrics.flows_ended.with_label_values(&["timeout"]).get(), 1);
+        let chunk = rx.try_recv().expect("the flow record was flushed");
+        let rec: serde_json::Value = serde_json::from_slice(&chunk.bytes).unwrap();
+        assert_eq!(rec["event_type"], "flow");
+        assert_eq!(rec["flow"]["reason"], "timeout");
+        assert_eq!(rec["flow"]["pkts_toserver"], 1);
     }
 }
