@@ -375,9 +375,11 @@ fn run(a: RunArgs) -> Result<u8, Failure> {
     let spec = prepare(&a.common, true, false)?;
     let metrics = spec.metrics.clone();
     let summary = pipeline::live::run(spec, &a.ifaces, a.capture, a.force, stop).map_err(|e| {
-        // Interface problems are the operator's input.
-        let text = format!("{e:#}");
-        if text.contains("opening ") {
+        // Interface problems (missing, down, no permission) are the
+        // operator's input.
+        if e.chain()
+            .any(|c| c.is::<sensor::capture::afpacket::AfPacketError>())
+        {
             bad_input(e)
         } else {
             Failure {

@@ -104,23 +104,6 @@ impl<F> FlowTable<F> {
         self.slots.get_mut(idx as usize)
     }
 
-    /// The slot of the flow for `key`, if tracked.
-    #[inline]
-    pub fn find(&self, key: &FlowKey, hash: u64) -> Option<u32> {
-        let slots = &self.slots;
-        self.index
-            .find(hash, |&i| {
-                slots[i as usize].key == *key && slots[i as usize].flow.is_some()
-            })
-            .copied()
-    }
-
-    /// Last time the flow in slot `idx` was seen.
-    #[inline]
-    pub fn last_seen(&self, idx: u32) -> u64 {
-        self.slots.get(idx as usize).map_or(0, |s| s.last_ns)
-    }
-
     /// Find the flow for `key`, or create it with `make`. When the table is
     /// full, `evict` receives the evicted flow first.
     #[inline]

@@ -250,10 +250,6 @@ pub fn run(
         return Err(e);
     }
     summary.wall = started.elapsed();
-    let m = &spec.metrics;
-    summary.flows = m.flows_created.get();
-    summary.alerts = super::Metrics::sum(&m.alerts);
-    summary.anomalies = super::Metrics::sum(&m.anomalies);
-    summary.records = summary.writer.records;
+    summary.fill_totals(&spec.metrics);
     Ok(summary)
 }

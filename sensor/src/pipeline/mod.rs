@@ -62,6 +62,14 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Flow, alert, anomaly and record totals, once every stage has ended.
+    fn fill_totals(&mut self, m: &Metrics) {
+        self.flows = m.flows_created.get();
+        self.alerts = Metrics::sum(&m.alerts);
+        self.anomalies = Metrics::sum(&m.anomalies);
+        self.records = self.writer.records;
+    }
+
     pub fn pps(&self) -> f64 {
         self.packets as f64 / self.wall.as_secs_f64().max(1e-9)
     }
@@ -508,11 +516,7 @@ pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
         b.finish_and_clear();
     }
     summary.wall = started.elapsed();
-    let m = &spec.metrics;
-    summary.flows = m.flows_created.get();
-    summary.alerts = Metrics::sum(&m.alerts);
-    summary.anomalies = Metrics::sum(&m.anomalies);
-    summary.records = summary.writer.records;
+    summary.fill_totals(&spec.metrics);
     Ok(summary)
 }
 
