@@ -5,6 +5,7 @@
 //! `state.rs`, `event.rs`) plus one arm in [`AppProto`], [`probe_stream`] /
 //! [`probe_datagram`], [`AppParser`] and [`AppEvent`].
 
+pub mod common;
 pub mod dns;
 pub mod http;
 pub mod tls;
@@ -46,13 +47,7 @@ impl AppProto {
     }
 }
 
-/// Outcome of probing a direction's first bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Probe {
-    Yes,
-    No,
-    NeedMore,
-}
+pub use common::Probe;
 
 impl From<tls::Probe> for Probe {
     fn from(p: tls::Probe) -> Probe {
