@@ -13,8 +13,9 @@
  *      tries; each hit is counted and reported through the ioc_events ring;
  *   3. flows present in `bypass` (normalised 5-tuple + VLAN) are counted
  *      there and dropped (userspace no longer needs them);
- *   4. everything else goes to the AF_XDP socket bound to this rx queue in
- *      `xsks`, or XDP_PASS when none is bound.
+ *   4. everything else goes to the AF_XDP socket bound to this interface's
+ *      rx queue in `xsks` (slot xsk_base[ifindex] + rx queue), or XDP_PASS
+ *      when none is bound.
  *
  * Built by sensor/build.rs: clang -O2 -g -target bpf
  *   -I/usr/include/x86_64-linux-gnu -I ebpf/include -c sensor_xdp.c
@@ -99,6 +100,13 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u32));
 } xsks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SENSOR_XSK_IFINDEX_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsk_base SEC(".maps");
 
 /* ------------------------------------------------------------- helpers -- */
 
@@ -495,7 +503,15 @@ lookups:
 	}
 
 out:
-	action = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+	{
+		__u32 ifi = ctx->ingress_ifindex;
+		__u32 slot = ctx->rx_queue_index;
+		__u32 *base = bpf_map_lookup_elem(&xsk_base, &ifi);
+
+		if (base)
+			slot += *base;
+		action = bpf_redirect_map(&xsks, slot, XDP_PASS);
+	}
 	if (action == XDP_REDIRECT) {
 		count(SENSOR_CNT_ACT_REDIRECT, len);
 	} else {

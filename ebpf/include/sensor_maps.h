@@ -139,7 +139,13 @@ struct bypass_value {
 
 #define SENSOR_BYPASS_MAX 65536
 
-/* ---- xsks: BPF_MAP_TYPE_XSKMAP indexed by rx queue --------------------- */
-#define SENSOR_XSKS_MAX 64
+/* ---- xsks: BPF_MAP_TYPE_XSKMAP indexed by xsk_base[ifindex] + rx queue -- */
+/* One program serves every monitored interface; each gets a block of
+ * SENSOR_XSK_QUEUES slots (queue ids 0..63). xsk_base: ARRAY indexed by
+ * ifindex -> first slot of the interface's block (0 when unset). */
+#define SENSOR_XSK_QUEUES        64
+#define SENSOR_XSK_IFACES        16
+#define SENSOR_XSKS_MAX          (SENSOR_XSK_QUEUES * SENSOR_XSK_IFACES)
+#define SENSOR_XSK_IFINDEX_MAX   4096
 
 #endif /* SENSOR_MAPS_H */

@@ -525,6 +525,7 @@ fn bench_worker(c: &mut Criterion) {
             out: out_tx.clone(),
             max_flows: cfg.flow.max_flows,
             clock: Arc::new(AtomicU64::new(0)),
+            bypass: None,
         })
     };
     let run = |mut w: Worker| {

@@ -43,8 +43,45 @@ pub struct Config {
     pub defrag: DefragConfig,
     pub app_layer: AppLayerConfig,
     pub ioc: IocConfig,
+    pub bypass: BypassConfig,
     pub output: OutputConfig,
     pub metrics: MetricsConfig,
+}
+
+/// Flow bypass: flows that need no further inspection are dropped in the
+/// kernel by the XDP program (`--capture xdp`/`auto`) instead of being
+/// copied to userspace; other capture modes only stop inspecting them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BypassConfig {
+    /// TLS server names whose flows are bypassed once the handshake is
+    /// logged: exact names or `*.suffix` (any subdomain).
+    pub tls_sni: Vec<String>,
+    /// Seconds without a packet after which a kernel bypass entry expires.
+    pub idle_timeout: u64,
+}
+
+impl Default for BypassConfig {
+    fn default() -> Self {
+        BypassConfig {
+            tls_sni: Vec::new(),
+            idle_timeout: 60,
+        }
+    }
+}
+
+impl BypassConfig {
+    /// Does `sni` match the allowlist?
+    pub fn tls_matches(&self, sni: &str) -> bool {
+        self.tls_sni.iter().any(|p| match p.strip_prefix("*.") {
+            Some(suffix) => {
+                sni.len() > suffix.len() + 1
+                    && sni.ends_with(suffix)
+                    && sni.as_bytes()[sni.len() - suffix.len() - 1] == b'.'
+            }
+            None => p.eq_ignore_ascii_case(sni),
+        })
+    }
 }
 
 /// Capture and hand-off to workers.
@@ -294,6 +331,26 @@ impl Config {
             }
         }
         let pos = |key: &str| text.find(key).unwrap_or(0);
+        for p in &self.bypass.tls_sni {
+            let body = p.strip_prefix("*.").unwrap_or(p);
+            if body.is_empty()
+                || body.contains('*')
+                || !body
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-' || c == b'_')
+            {
+                return Err(invalid(
+                    text.find(p.as_str()).unwrap_or(0),
+                    format!("bypass.tls_sni: `{p}` is not a host name or `*.suffix`"),
+                ));
+            }
+        }
+        if self.bypass.idle_timeout == 0 {
+            return Err(invalid(
+                pos("idle_timeout"),
+                "bypass.idle_timeout must be at least 1 second".into(),
+            ));
+        }
         if self.capture.batch_size == 0 || self.capture.batch_size > 4096 {
             return Err(invalid(
                 pos("batch_size"),

@@ -122,6 +122,9 @@ pub struct Metrics {
     pub ioc_indicators: IntGaugeVec,
     pub ioc_skipped_lines: IntCounter,
     pub kernel_ioc_events: IntCounterVec,
+    pub capture_info: IntGaugeVec,
+    pub xsk_fill_empty: IntCounter,
+    pub bypass_flows: IntCounterVec,
     pub latency: Latency,
 }
 
@@ -262,6 +265,30 @@ impl Metrics {
                 "IOC file lines skipped as invalid or not observable",
             ),
             kernel_ioc_events: counter_vec(&r, "sensor_kernel_ioc_events_total", "IOC hit events from the XDP program: alerted, or suppressed as a repeat within a minute", &["result"]),
+            capture_info: {
+                let g = IntGaugeVec::new(
+                    Opts::new(
+                        "sensor_capture_info",
+                        "Capture sockets in use (value 1): interface, rx queue, mechanism (af_xdp, afpacket, pcap), af_xdp bind mode (zerocopy, copy) and XDP attach mode (native, generic, none)",
+                    ),
+                    &["iface", "queue", "mechanism", "bind", "xdp"],
+                )
+                .unwrap_or_else(|e| panic!("metric sensor_capture_info: {e}"));
+                r.register(Box::new(g.clone()))
+                    .unwrap_or_else(|e| panic!("metric sensor_capture_info: {e}"));
+                g
+            },
+            xsk_fill_empty: counter(
+                &r,
+                "sensor_xsk_fill_ring_empty_total",
+                "Times the driver found an AF_XDP fill ring empty (userspace returned frames too slowly)",
+            ),
+            bypass_flows: counter_vec(
+                &r,
+                "sensor_bypass_flows_total",
+                "Flows matched by the bypass allowlist: requested (sent to the kernel path), not_requested (no kernel path or queue full), inserted / failed (kernel map), expired (idle)",
+                &["result"],
+            ),
             latency,
             registry: r,
         };

@@ -222,6 +222,47 @@ fn is_perm(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES))
 }
 
+/// Checks that `iface` exists and is up (unprivileged), returning its index:
+/// the first step of every capture mode, so a typo or a down link gets the
+/// same clear error whatever the mode.
+pub fn check_interface(iface: &str) -> Result<u32, AfPacketError> {
+    let no_such = || AfPacketError::NoSuchInterface {
+        iface: iface.to_string(),
+    };
+    if iface.is_empty() || iface.len() >= libc::IFNAMSIZ {
+        return Err(no_such());
+    }
+    let cname = CString::new(iface.as_bytes()).map_err(|_| no_such())?;
+    // SAFETY: valid NUL-terminated name.
+    let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
+    if ifindex == 0 {
+        return Err(no_such());
+    }
+    let flags = iface_flags(&cname).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ENODEV) {
+            no_such()
+        } else if is_perm(&e) {
+            AfPacketError::Permission {
+                iface: iface.to_string(),
+                what: "SIOCGIFFLAGS",
+                needs: "CAP_NET_RAW",
+            }
+        } else {
+            AfPacketError::Socket {
+                iface: iface.to_string(),
+                step: "SIOCGIFFLAGS",
+                source: e,
+            }
+        }
+    })?;
+    if flags & libc::IFF_UP == 0 {
+        return Err(AfPacketError::InterfaceDown {
+            iface: iface.to_string(),
+        });
+    }
+    Ok(ifindex)
+}
+
 impl AfPacket {
     pub fn open(cfg: &AfPacketConfig) -> Result<AfPacket, AfPacketError> {
         let iface = cfg.iface.clone();
@@ -274,29 +315,7 @@ impl AfPacket {
         }
 
         // ---- interface (unprivileged checks first, for clearer errors) ----
-        let no_such = || AfPacketError::NoSuchInterface {
-            iface: iface.clone(),
-        };
-        if cfg.iface.is_empty() || cfg.iface.len() >= libc::IFNAMSIZ {
-            return Err(no_such());
-        }
-        let cname = CString::new(cfg.iface.as_bytes()).map_err(|_| no_such())?;
-        let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
-        if ifindex == 0 {
-            return Err(no_such());
-        }
-        let flags = iface_flags(&cname).map_err(|e| {
-            if e.raw_os_error() == Some(libc::ENODEV) {
-                no_such()
-            } else {
-                sock_err("SIOCGIFFLAGS", e)
-            }
-        })?;
-        if flags & libc::IFF_UP == 0 {
-            return Err(AfPacketError::InterfaceDown {
-                iface: iface.clone(),
-            });
-        }
+        let ifindex = check_interface(&cfg.iface)?;
 
         // ---- socket + ring ----
         let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
@@ -406,7 +425,9 @@ impl AfPacket {
         if r != 0 {
             let e = io::Error::last_os_error();
             return Err(match e.raw_os_error() {
-                Some(libc::ENODEV) => no_such(),
+                Some(libc::ENODEV) => AfPacketError::NoSuchInterface {
+                    iface: iface.clone(),
+                },
                 Some(libc::ENETDOWN) => AfPacketError::InterfaceDown { iface },
                 _ => sock_err("bind", e),
             });

@@ -1,7 +1,9 @@
 //! Packet sources. Replay reads pcap/pcapng files; live capture (AF_XDP,
-//! AF_PACKET) feeds the same worker rings.
+//! AF_PACKET, libpcap) feeds the same worker rings.
 
 pub mod afpacket;
 pub mod file;
+pub mod libpcap;
 pub mod offload;
 pub mod xdp;
+pub mod xsk;

@@ -91,6 +91,7 @@ pub struct KernelPath {
     links: Vec<(String, AttachMode, XdpLinkId)>,
     stop_flag: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    bypass_thread: Option<JoinHandle<()>>,
     collector: Option<XdpCollector>,
     registry: prometheus::Registry,
     loaded_v4: usize,
@@ -194,6 +195,7 @@ impl KernelPath {
             links: Vec::new(),
             stop_flag: Arc::new(AtomicBool::new(false)),
             thread: None,
+            bypass_thread: None,
             collector: None,
             registry: metrics.registry.clone(),
             loaded_v4: v4.len(),
@@ -274,6 +276,85 @@ impl KernelPath {
             .collect()
     }
 
+    /// Registers an AF_XDP socket for rx queue `queue` of interface
+    /// `ifindex`: from now on the program redirects that queue's packets
+    /// to it.
+    pub fn bind_xsk(
+        &self,
+        ifindex: u32,
+        queue: u32,
+        sock: &impl std::os::fd::AsRawFd,
+    ) -> anyhow::Result<()> {
+        let mut g = lock(&self.xdp);
+        let x = g.as_mut().ok_or_else(|| anyhow!("XDP program gone"))?;
+        x.bind_xsk(ifindex, queue, sock.as_raw_fd())
+            .map_err(|e| anyhow!("{}", chain(&e)))
+    }
+
+    /// Serve bypass requests: insert each flow key from `rx` into the
+    /// program's bypass map (its packets are then dropped in the kernel)
+    /// and expire entries idle for `idle`.
+    pub fn start_bypass(
+        &mut self,
+        rx: crossbeam_channel::Receiver<crate::capture::xdp::FlowKey>,
+        idle: std::time::Duration,
+        metrics: Metrics,
+    ) -> anyhow::Result<()> {
+        let xdp = self.xdp.clone();
+        let stop = self.stop_flag.clone();
+        let h = std::thread::Builder::new()
+            .name("xdp-bypass".into())
+            .spawn(move || {
+                let _ = crate::privs::drop_thread_capabilities();
+                let m = |r: &str| metrics.bypass_flows.with_label_values(&[r]);
+                let (inserted, failed, expired) = (m("inserted"), m("failed"), m("expired"));
+                let mut last_expiry = std::time::Instant::now();
+                while !stop.load(Ordering::Acquire) {
+                    match rx.recv_timeout(std::time::Duration::from_millis(200)) {
+                        Ok(k) => {
+                            if let Some(x) = lock(&xdp).as_mut() {
+                                match x.bypass_insert(&k) {
+                                    Ok(()) => inserted.inc(),
+                                    Err(e) => {
+                                        failed.inc();
+                                        tracing::debug!("bypass insert: {}", chain(&e));
+                                    }
+                                }
+                            }
+                        }
+                        Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                    }
+                    if last_expiry.elapsed() >= std::time::Duration::from_secs(1) {
+                        last_expiry = std::time::Instant::now();
+                        if let Some(x) = lock(&xdp).as_mut() {
+                            if let Ok(n) = x.bypass_expire(idle) {
+                                expired.inc_by(n as u64);
+                            }
+                        }
+                    }
+                }
+            })
+            .context("starting the bypass thread")?;
+        self.bypass_thread = Some(h);
+        Ok(())
+    }
+
+    /// The program's packet counters by class name, summed over CPUs.
+    pub fn packet_counts(&self) -> Vec<(&'static str, u64)> {
+        let g = lock(&self.xdp);
+        let Some(x) = g.as_ref() else {
+            return Vec::new();
+        };
+        let Ok(c) = x.counters() else {
+            return Vec::new();
+        };
+        crate::capture::xdp::cnt::NAMES
+            .iter()
+            .filter_map(|&(i, name)| c.get(i as usize).map(|v| (name, v.packets)))
+            .collect()
+    }
+
     /// IPv4 and IPv6 prefixes loaded into the kernel tries.
     pub fn loaded_prefixes(&self) -> (usize, usize) {
         (self.loaded_v4, self.loaded_v6)
@@ -302,6 +383,11 @@ impl KernelPath {
         if let Some(t) = self.thread.take() {
             if t.join().is_err() {
                 errors.push("the XDP event thread panicked".into());
+            }
+        }
+        if let Some(t) = self.bypass_thread.take() {
+            if t.join().is_err() {
+                errors.push("the XDP bypass thread panicked".into());
             }
         }
         if let Some(c) = self.collector.take() {

@@ -50,6 +50,9 @@ pub struct Summary {
     pub alerts: u64,
     pub anomalies: u64,
     pub dropped: u64,
+    /// XDP program counters at the end of a live run (packets by class,
+    /// as in `sensor_xdp_packets_total`), empty without the program.
+    pub kernel: Vec<(&'static str, u64)>,
     pub records: u64,
     pub input_errors: Vec<String>,
     pub writer: WriterReport,
@@ -110,6 +113,25 @@ impl Summary {
                 let _ = writeln!(s, "  dropped at capture, {reason}: {v}");
             }
         }
+        let kernel: Vec<String> = self
+            .kernel
+            .iter()
+            .filter(|(c, v)| {
+                *v > 0
+                    && matches!(
+                        *c,
+                        "bypass"
+                            | "ioc_hit"
+                            | "action_redirect"
+                            | "action_redirect_failed"
+                            | "ioc_event_lost"
+                    )
+            })
+            .map(|(c, v)| format!("{c} {v}"))
+            .collect();
+        if !kernel.is_empty() {
+            let _ = writeln!(s, "  XDP program: {}", kernel.join("  "));
+        }
         for f in m
             .output_dropped
             .collect()
@@ -167,6 +189,8 @@ pub struct RunSpec {
 /// Start workers and the writer; returns the rings and a join function.
 struct Running {
     clock: Arc<AtomicU64>,
+    /// Flows the workers want bypassed in the kernel.
+    bypass: crossbeam_channel::Receiver<crate::capture::xdp::FlowKey>,
     /// A sender to the EVE writer for stages other than the workers (the
     /// kernel path's events); drop it when unused or the writer never ends.
     out: Sender<output::OutChunk>,
@@ -180,6 +204,8 @@ fn start(spec: &RunSpec) -> anyhow::Result<Running> {
         output::spawn_writer(&spec.eve, spec.cfg.output.queue, spec.metrics.clone())?;
     let per_worker_flows = (spec.cfg.flow.max_flows / spec.workers).max(1024);
     let clock = Arc::new(AtomicU64::new(0));
+    // Bypass requests from the workers; live XDP capture takes the receiver.
+    let (bypass_tx, bypass_rx) = crossbeam_channel::bounded(4096);
     let mut rings = Vec::new();
     let mut workers = Vec::new();
     for id in 0..spec.workers {
@@ -192,6 +218,7 @@ fn start(spec: &RunSpec) -> anyhow::Result<Running> {
             out: out_tx.clone(),
             max_flows: per_worker_flows,
             clock: clock.clone(),
+            bypass: Some(bypass_tx.clone()),
         });
         let h = std::thread::Builder::new()
             .name(format!("worker-{id}"))
@@ -201,6 +228,7 @@ fn start(spec: &RunSpec) -> anyhow::Result<Running> {
         workers.push(h);
     }
     Ok(Running {
+        bypass: bypass_rx,
         out: out_tx,
         clock,
         rings,

@@ -91,6 +91,11 @@ pub struct Flow {
     community_id: Option<Box<str>>,
     /// Next DNS transaction id.
     dns_next_tx: u64,
+    /// The flow matched the bypass allowlist; bypassed once the app layer
+    /// is done.
+    bypass_wanted: bool,
+    /// A kernel bypass was requested (EVE `flow.bypass: "capture"`).
+    bypassed: bool,
 }
 
 /// Plain per-worker counters, folded into [`Metrics`] after each batch.
@@ -137,9 +142,13 @@ pub struct WorkerSetup {
     /// Latest packet time the capture thread has read (ns); read at the end
     /// to age the remaining flows consistently across workers.
     pub clock: Arc<AtomicU64>,
+    /// Flows to bypass in the kernel (read by the XDP path when there is
+    /// one; a send to a closed channel is ignored).
+    pub bypass: Option<Sender<crate::capture::xdp::FlowKey>>,
 }
 
 pub struct Worker {
+    bypass: Option<Sender<crate::capture::xdp::FlowKey>>,
     id_label: String,
     cfg: Arc<Config>,
     ioc: Arc<IocSet>,
@@ -226,6 +235,7 @@ impl Worker {
             read_at: Instant::now(),
             probe_limit,
             clock: s.clock,
+            bypass: s.bypass,
             cfg: s.cfg,
         }
     }
@@ -479,6 +489,8 @@ impl Worker {
                 alerted: false,
                 community_id: None,
                 dns_next_tx: 0,
+                bypass_wanted: false,
+                bypassed: false,
             }
         };
         let mut evicted = Vec::new();
@@ -667,6 +679,28 @@ impl Worker {
                 bump(&mut self.local.app_flows, AppProto::Failed);
             }
             flow.inspect = false;
+            if flow.bypass_wanted && !flow.bypassed {
+                flow.bypassed = true;
+                if let Some(tx) = &self.bypass {
+                    let k = crate::capture::xdp::FlowKey::from_ips(
+                        key.proto,
+                        key.lo_ip(),
+                        key.lo_port,
+                        key.hi_ip(),
+                        key.hi_port,
+                        flow.vlan[0],
+                        if flow.vlan_count > 1 { flow.vlan[1] } else { 0 },
+                    );
+                    if let Some(k) = k {
+                        let r = if tx.try_send(k).is_ok() {
+                            "requested"
+                        } else {
+                            "not_requested"
+                        };
+                        self.metrics.bypass_flows.with_label_values(&[r]).inc();
+                    }
+                }
+            }
             if let Some(mut af) = flow.app.take() {
                 if let Some(p) = af.parser.as_mut() {
                     p.finish(&mut self.events);
@@ -734,6 +768,11 @@ impl Worker {
             AppEvent::Http(h) => (h.tx_id(), false),
             AppEvent::Tls(_) => (0, false),
         };
+        if let AppEvent::Tls(t) = ev {
+            if t.sni().is_some_and(|n| self.cfg.bypass.tls_matches(n)) {
+                flow.bypass_wanted = true;
+            }
+        }
         let ep = packet_endpoints(key, flow, !from_server);
         let hits: Vec<(Indicator, &'static str)> = detect::match_event(&self.ioc, ev)
             .into_iter()
@@ -938,11 +977,15 @@ impl Worker {
         let _ = std::io::Write::write_fmt(
             b,
             format_args!(
-                "\",\"age\":{age},\"state\":\"{state}\",\"reason\":\"{}\",\"alerted\":{}}}",
+                "\",\"age\":{age},\"state\":\"{state}\",\"reason\":\"{}\",\"alerted\":{}",
                 reason.as_str(),
                 flow.alerted
             ),
         );
+        if flow.bypassed {
+            b.extend_from_slice(b",\"bypass\":\"capture\"");
+        }
+        b.push(b'}');
         if key.proto == 6 {
             let all = flow.tcp_flags[0] | flow.tcp_flags[1];
             eve::member(b, "tcp");
@@ -1193,6 +1236,7 @@ mod tests {
             out: tx,
             max_flows: 1024,
             clock: Arc::new(AtomicU64::new(0)),
+            bypass: None,
         });
         let frame = udp_frame();
         let mut b = Batch::new(None, 1);

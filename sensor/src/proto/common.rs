@@ -221,7 +221,11 @@ mod tests {
         let want = run(&mut StreamBuf::new(64), &[stream]);
         assert_eq!(
             want,
-            vec![vec![2, b'a', b'b'], vec![3, b'c', b'd', b'e'], vec![1, b'f']]
+            vec![
+                vec![2, b'a', b'b'],
+                vec![3, b'c', b'd', b'e'],
+                vec![1, b'f']
+            ]
         );
         for cut in 0..=stream.len() {
             for cut2 in cut..=stream.len() {

@@ -12,7 +12,8 @@ use aya::{Ebpf, EbpfLoader};
 
 use super::maps::{
     cnt, v6_bucket, BypassValue, Counter, FlowKey, IocEvent, IocValue, BYPASS_FILTER_WORDS,
-    IOC_V4_FILTER_WORDS, IOC_V6_FILTER_ALWAYS, IOC_V6_FILTER_WORDS,
+    IOC_V4_FILTER_WORDS, IOC_V6_FILTER_ALWAYS, IOC_V6_FILTER_WORDS, XSK_IFACES, XSK_IFINDEX_MAX,
+    XSK_QUEUES,
 };
 use super::{PROGRAM_NAME, SENSOR_XDP_OBJ};
 
@@ -36,6 +37,8 @@ pub enum XdpError {
     PrefixTooShort(u8),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Limit(String),
 }
 
 /// Result of one `BPF_PROG_TEST_RUN`.
@@ -62,6 +65,9 @@ pub struct SensorXdp {
     bypass: HashMap<MapData, FlowKey, BypassValue>,
     events: RingBuf<MapData>,
     xsks: XskMap<MapData>,
+    xsk_base: Array<MapData, u32>,
+    /// Interfaces (ifindex) given a block of `xsks` slots, in order.
+    xsk_ifaces: Vec<u32>,
     ioc_v4_filter: Array<MapData, u64>,
     ioc_v6_filter: Array<MapData, u64>,
     bypass_filter: Array<MapData, u64>,
@@ -183,6 +189,8 @@ impl SensorXdp {
             bypass: take(&mut ebpf, "bypass")?,
             events: take(&mut ebpf, "ioc_events")?,
             xsks: take(&mut ebpf, "xsks")?,
+            xsk_base: take(&mut ebpf, "xsk_base")?,
+            xsk_ifaces: Vec::new(),
             ioc_v4_filter: take(&mut ebpf, "ioc_v4_filter")?,
             ioc_v6_filter: take(&mut ebpf, "ioc_v6_filter")?,
             bypass_filter: take(&mut ebpf, "bypass_filter")?,
@@ -235,9 +243,40 @@ impl SensorXdp {
         Ok(())
     }
 
-    /// Binds an AF_XDP socket to rx queue `queue` (`xsks[queue] = fd`).
-    pub fn bind_xsk(&mut self, queue: u32, socket: impl AsRawFd) -> Result<(), XdpError> {
-        self.xsks.set(queue, socket, 0)?;
+    /// Binds an AF_XDP socket to rx queue `queue` of the interface with
+    /// index `ifindex`: each interface gets its own block of
+    /// [`XSK_QUEUES`] slots in `xsks` (`xsk_base[ifindex]` is the first).
+    pub fn bind_xsk(
+        &mut self,
+        ifindex: u32,
+        queue: u32,
+        socket: impl AsRawFd,
+    ) -> Result<(), XdpError> {
+        if queue >= XSK_QUEUES {
+            return Err(XdpError::Limit(format!(
+                "rx queue {queue}: AF_XDP sockets are bound to queues 0..{XSK_QUEUES} only"
+            )));
+        }
+        if ifindex >= XSK_IFINDEX_MAX {
+            return Err(XdpError::Limit(format!(
+                "interface index {ifindex} is above {XSK_IFINDEX_MAX}"
+            )));
+        }
+        let block = match self.xsk_ifaces.iter().position(|&i| i == ifindex) {
+            Some(b) => b as u32,
+            None => {
+                if self.xsk_ifaces.len() as u32 >= XSK_IFACES {
+                    return Err(XdpError::Limit(format!(
+                        "AF_XDP on more than {XSK_IFACES} interfaces"
+                    )));
+                }
+                let b = self.xsk_ifaces.len() as u32;
+                self.xsk_base.set(ifindex, b * XSK_QUEUES, 0)?;
+                self.xsk_ifaces.push(ifindex);
+                b
+            }
+        };
+        self.xsks.set(block * XSK_QUEUES + queue, socket, 0)?;
         Ok(())
     }
 

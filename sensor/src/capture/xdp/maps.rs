@@ -66,6 +66,12 @@ pub mod cnt {
 /// Prefilter bitmaps (`SENSOR_*_FILTER_*` in the header): one bit per IPv4
 /// /24, per hashed IPv6 /32, per hashed flow.
 pub const IOC_V4_FILTER_WORDS: u32 = 1 << 18;
+/// `xsks` slots per interface (rx queues 0..64); `SENSOR_XSK_QUEUES`.
+pub const XSK_QUEUES: u32 = 64;
+/// Interfaces with AF_XDP sockets; `SENSOR_XSK_IFACES`.
+pub const XSK_IFACES: u32 = 16;
+/// Size of `xsk_base` (indexed by ifindex); `SENSOR_XSK_IFINDEX_MAX`.
+pub const XSK_IFINDEX_MAX: u32 = 4096;
 pub const IOC_V6_FILTER_LOG2: u32 = 20;
 /// Word of `ioc_v6_filter` that, when non-zero, makes every IPv6 address
 /// go to the trie (a prefix shorter than /24 is loaded).
