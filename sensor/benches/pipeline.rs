@@ -526,6 +526,7 @@ fn bench_worker(c: &mut Criterion) {
             max_flows: cfg.flow.max_flows,
             clock: Arc::new(AtomicU64::new(0)),
             bypass: None,
+            ot: None,
         })
     };
     let run = |mut w: Worker| {

@@ -44,8 +44,93 @@ pub struct Config {
     pub app_layer: AppLayerConfig,
     pub ioc: IocConfig,
     pub bypass: BypassConfig,
+    pub rules: RulesConfig,
+    pub baseline: BaselineSection,
+    pub assets: AssetsConfig,
     pub output: OutputConfig,
     pub metrics: MetricsConfig,
+}
+
+/// Behaviour rules (YAML, see `rules/BEHAVIOUR.md`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// Directories of the site's own rule files (`*.yaml`); `--rules-dir`
+    /// adds more.
+    pub dirs: Vec<PathBuf>,
+    /// Shipped packs to turn off (e.g. `["ot"]`).
+    pub disable_packs: Vec<String>,
+    /// Rule ids to turn off.
+    pub disable_ids: Vec<u32>,
+    /// Offset of the site's local time from UTC for `when:` windows,
+    /// `+HH:MM` or `-HH:MM`.
+    pub utc_offset: String,
+}
+
+/// Learned baseline of OT communication.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BaselineSection {
+    /// `off`, `learn` (for `learn_for` seconds of traffic, then enforce)
+    /// or `enforce`.
+    pub mode: String,
+    /// Length of the learning period in seconds of packet time.
+    pub learn_for: u64,
+    /// Where the baseline is kept across restarts (relative: in the log
+    /// directory).
+    pub file: PathBuf,
+}
+
+impl Default for BaselineSection {
+    fn default() -> Self {
+        BaselineSection {
+            mode: "off".into(),
+            learn_for: 7 * 24 * 3600,
+            file: PathBuf::from("baseline.json"),
+        }
+    }
+}
+
+/// Passive asset inventory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssetsConfig {
+    pub enabled: bool,
+    /// Where the inventory is kept across restarts (relative: in the log
+    /// directory); empty: not kept.
+    pub file: PathBuf,
+    /// Most assets tracked.
+    pub max_assets: usize,
+}
+
+impl Default for AssetsConfig {
+    fn default() -> Self {
+        AssetsConfig {
+            enabled: true,
+            file: PathBuf::from("assets.json"),
+            max_assets: 10_000,
+        }
+    }
+}
+
+/// `+HH:MM` / `-HH:MM` / `Z` / empty as seconds east of UTC.
+pub fn parse_utc_offset(s: &str) -> Option<i32> {
+    let s = s.trim();
+    if s.is_empty() || s == "Z" || s == "UTC" {
+        return Some(0);
+    }
+    let (sign, rest) = match s.as_bytes()[0] {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let h: i32 = h.parse().ok()?;
+    let m: i32 = m.parse().ok()?;
+    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
+        return None;
+    }
+    Some(sign * (h * 3600 + m * 60))
 }
 
 /// Flow bypass: flows that need no further inspection are dropped in the
@@ -178,6 +263,8 @@ pub struct EveTypes {
     pub dns: bool,
     pub http: bool,
     pub tls: bool,
+    /// OT protocol records (modbus, dnp3, iec104, s7comm, enip, ...).
+    pub ot: bool,
     pub anomaly: bool,
 }
 
@@ -263,6 +350,7 @@ impl Default for EveTypes {
             dns: true,
             http: true,
             tls: true,
+            ot: true,
             anomaly: true,
         }
     }
@@ -344,6 +432,24 @@ impl Config {
                     format!("bypass.tls_sni: `{p}` is not a host name or `*.suffix`"),
                 ));
             }
+        }
+        if parse_utc_offset(&self.rules.utc_offset).is_none() {
+            return Err(invalid(
+                pos("utc_offset"),
+                format!(
+                    "rules.utc_offset: `{}` is not an offset like +09:00 or -05:00",
+                    self.rules.utc_offset
+                ),
+            ));
+        }
+        if !matches!(self.baseline.mode.as_str(), "off" | "learn" | "enforce") {
+            return Err(invalid(
+                pos("mode"),
+                format!(
+                    "baseline.mode: `{}` is not one of off, learn, enforce",
+                    self.baseline.mode
+                ),
+            ));
         }
         if self.bypass.idle_timeout == 0 {
             return Err(invalid(

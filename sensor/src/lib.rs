@@ -2,6 +2,7 @@
 //! detection → EVE JSON, with Prometheus metrics. See DESIGN.md in the
 //! repository for the architecture.
 
+pub mod assets;
 pub mod capture;
 pub mod config;
 pub mod decode;

@@ -64,6 +64,85 @@ enum Cmd {
     /// Load IOC files and report what was loaded and what was skipped.
     #[command(subcommand)]
     Ioc(IocCmd),
+    /// Check behaviour rules (built-in packs, config and --rules-dir).
+    #[command(subcommand)]
+    Rules(RulesCmd),
+    /// Print the passive asset inventory (table, JSON or CSV).
+    Assets(AssetsArgs),
+    /// List, compare and approve the learned OT baseline.
+    #[command(subcommand)]
+    Baseline(BaselineCmd),
+}
+
+#[derive(Subcommand)]
+enum RulesCmd {
+    /// Load every rule and report the count per pack, or every error with
+    /// FILE:LINE:COL (exit 2).
+    Check {
+        /// Configuration file (TOML) for [rules] and [vars].
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Directory of rule files; repeat for several.
+        #[arg(long = "rules-dir", value_name = "DIR")]
+        rules_dirs: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum AssetFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Args, Debug)]
+struct AssetsArgs {
+    /// Inventory file (default: [assets] file of the configuration, in its
+    /// log directory).
+    #[arg(long, value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Configuration file (TOML).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: AssetFormat,
+}
+
+#[derive(Subcommand)]
+enum BaselineCmd {
+    /// Print the learned entries and value ranges, and pending deviations.
+    List {
+        /// Baseline file (default: [baseline] file of the configuration).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// What OTHER has that FILE lacks, and the reverse.
+    Diff {
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The baseline to compare with.
+        #[arg(value_name = "OTHER")]
+        other: PathBuf,
+    },
+    /// Accept pending deviations into the baseline (all, or those of one
+    /// client or protocol).
+    Approve {
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Only deviations of this client address.
+        #[arg(long, value_name = "IP")]
+        client: Option<std::net::IpAddr>,
+        /// Only deviations of this protocol.
+        #[arg(long, value_name = "PROTO")]
+        proto: Option<String>,
+    },
 }
 
 /// Options shared by replay and live capture.
@@ -91,6 +170,11 @@ struct CommonArgs {
     /// Serve Prometheus /metrics and /healthz here (replay: off unless given).
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<String>,
+    /// Directory of the site's own behaviour rules (*.yaml, see
+    /// rules/BEHAVIOUR.md), loaded after the built-in packs; repeat for
+    /// several.
+    #[arg(long = "rules-dir", value_name = "DIR")]
+    rules_dirs: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -199,6 +283,11 @@ fn main() -> ExitCode {
             Ok(0)
         }
         Cmd::Ioc(IocCmd::Check { files, strict }) => ioc_check(&files, strict),
+        Cmd::Rules(RulesCmd::Check { config, rules_dirs }) => {
+            rules_check(config.as_deref(), &rules_dirs)
+        }
+        Cmd::Assets(a) => assets_cmd(a),
+        Cmd::Baseline(b) => baseline_cmd(b),
     };
     match r {
         Ok(code) => ExitCode::from(code),
@@ -213,6 +302,130 @@ fn load_config(path: Option<&Path>) -> Result<Config, Failure> {
     match path {
         Some(p) => Config::load(p).map_err(|e| bad_input(e.into())),
         None => Config::from_str("built-in default", DEFAULT_TOML).map_err(|e| bad_input(e.into())),
+    }
+}
+
+fn rules_check(config: Option<&Path>, dirs: &[PathBuf]) -> Result<u8, Failure> {
+    let cfg = load_config(config)?;
+    let set = sensor::detect::ot::load_rules(&cfg, dirs).map_err(|e| bad_input(e.into()))?;
+    let mut by_pack: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in set.rules() {
+        *by_pack
+            .entry(r.pack().unwrap_or("(site)").to_string())
+            .or_default() += 1;
+    }
+    println!("rules: {} loaded", set.len());
+    for (p, n) in by_pack {
+        println!("  {p:<12} {n}");
+    }
+    Ok(0)
+}
+
+fn state_file(
+    config: Option<&Path>,
+    file: Option<PathBuf>,
+    which: &str,
+) -> Result<PathBuf, Failure> {
+    if let Some(f) = file {
+        return Ok(f);
+    }
+    let cfg = load_config(config)?;
+    let p = match which {
+        "assets" => &cfg.assets.file,
+        _ => &cfg.baseline.file,
+    };
+    Ok(sensor::detect::ot::state_path(&cfg, p))
+}
+
+fn assets_cmd(a: AssetsArgs) -> Result<u8, Failure> {
+    let path = state_file(a.config.as_deref(), a.file, "assets")?;
+    let inv = sensor::assets::Inventory::load(&path, Default::default())
+        .map_err(|e| bad_input(anyhow::anyhow!(e)))?;
+    let stdout = std::io::stdout();
+    let r = match a.format {
+        AssetFormat::Table => {
+            print!("{}", inv.table());
+            Ok(())
+        }
+        AssetFormat::Json => inv.export_json(stdout.lock()),
+        AssetFormat::Csv => inv.export_csv(stdout.lock()),
+    };
+    r.context("writing the inventory").map_err(|e| Failure {
+        code: exit::RUNTIME,
+        err: e,
+    })?;
+    Ok(0)
+}
+
+fn baseline_cmd(b: BaselineCmd) -> Result<u8, Failure> {
+    use rules::baseline::{Baseline, BaselineConfig};
+    let load = |p: &Path| {
+        Baseline::load(p, BaselineConfig::default()).map_err(|e| bad_input(anyhow::anyhow!(e)))
+    };
+    match b {
+        BaselineCmd::List { file, config } => {
+            let bl = load(&state_file(config.as_deref(), file, "baseline")?)?;
+            println!("# entries (client server proto function unit count)");
+            for e in bl.list() {
+                println!(
+                    "{} {} {} {} {} {}",
+                    e.client,
+                    e.server,
+                    e.proto,
+                    e.function,
+                    e.unit.map_or("-".into(), |u| u.to_string()),
+                    e.count
+                );
+            }
+            println!("# value ranges (server proto function unit address min max)");
+            for r in bl.list_ranges() {
+                println!(
+                    "{} {} {} {} {} {} {}",
+                    r.server,
+                    r.proto,
+                    r.function,
+                    r.unit.map_or("-".into(), |u| u.to_string()),
+                    r.address.map_or("-".into(), |a| a.to_string()),
+                    r.min,
+                    r.max
+                );
+            }
+            println!("# pending deviations");
+            for p in bl.pending() {
+                println!(
+                    "{}",
+                    serde_json::to_string(&p.deviation).unwrap_or_default()
+                );
+            }
+            Ok(0)
+        }
+        BaselineCmd::Diff {
+            file,
+            config,
+            other,
+        } => {
+            let a = load(&state_file(config.as_deref(), file, "baseline")?)?;
+            let o = load(&other)?;
+            let d = a.diff(&o);
+            println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default());
+            Ok(if d.is_empty() { 0 } else { 1 })
+        }
+        BaselineCmd::Approve {
+            file,
+            config,
+            client,
+            proto,
+        } => {
+            let path = state_file(config.as_deref(), file, "baseline")?;
+            let mut bl = load(&path)?;
+            let rep = bl.approve_where(|d| {
+                client.is_none_or(|c| d.client == c)
+                    && proto.as_deref().is_none_or(|p| d.proto == p)
+            });
+            bl.save(&path).map_err(|e| bad_input(anyhow::anyhow!(e)))?;
+            println!("{}", serde_json::to_string(&rep).unwrap_or_default());
+            Ok(0)
+        }
     }
 }
 
@@ -337,7 +550,12 @@ fn prepare(c: &CommonArgs, live: bool, progress: bool) -> Result<RunSpec, Failur
     )?;
     let eve = EveTarget::resolve(&cfg.output.eve, &cfg.output.log_dir);
     let workers = cfg.workers();
+    let ot = sensor::detect::ot::init(&cfg, &c.rules_dirs, live)
+        .map_err(|e| bad_input(anyhow::anyhow!(e)))?;
+    tracing::info!(rules = ot.rules.len(), "behaviour rules loaded");
     Ok(RunSpec {
+        ot: std::sync::Mutex::new(Some(ot)),
+        ordered_ot: !live,
         cfg: Arc::new(cfg),
         ioc: Arc::new(ioc),
         metrics,

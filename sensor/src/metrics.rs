@@ -125,6 +125,8 @@ pub struct Metrics {
     pub capture_info: IntGaugeVec,
     pub xsk_fill_empty: IntCounter,
     pub bypass_flows: IntCounterVec,
+    pub ot_ops: IntCounterVec,
+    pub assets: IntGaugeVec,
     pub latency: Latency,
 }
 
@@ -289,6 +291,22 @@ impl Metrics {
                 "Flows matched by the bypass allowlist: requested (sent to the kernel path), not_requested (no kernel path or queue full), inserted / failed (kernel map), expired (idle)",
                 &["result"],
             ),
+            ot_ops: counter_vec(
+                &r,
+                "sensor_ot_operations_total",
+                "OT operations decoded, by protocol and class (read, write, command, mode_change, download, upload, restart, discovery, ...)",
+                &["proto", "class"],
+            ),
+            assets: {
+                let g = IntGaugeVec::new(
+                    Opts::new("sensor_assets", "Assets in the passive inventory, by inferred role"),
+                    &["role"],
+                )
+                .unwrap_or_else(|e| panic!("metric sensor_assets: {e}"));
+                r.register(Box::new(g.clone()))
+                    .unwrap_or_else(|e| panic!("metric sensor_assets: {e}"));
+                g
+            },
             latency,
             registry: r,
         };

@@ -152,6 +152,8 @@ fn live_run(v: &Veth, args: &[&str], pcap: &Path, while_running: impl FnOnce(u32
             "--metrics-addr",
             "127.0.0.1:0",
         ])
+        .arg("--log-dir")
+        .arg(dir.path())
         .args(args)
         .arg("--eve")
         .arg(&eve)

@@ -280,8 +280,9 @@ pub enum Decoded<'a> {
     /// An ARP packet.
     Arp(Arp),
     /// A frame that carries no IP (e.g. LLDP, CDP, an unknown EtherType).
-    /// Values below 0x0600 are 802.3 length fields.
-    NonIp { ethertype: u16 },
+    /// Values below 0x0600 are 802.3 length fields. `payload` follows the
+    /// EtherType (and any VLAN tags).
+    NonIp { ethertype: u16, payload: &'a [u8] },
 }
 
 macro_rules! anomalies {
@@ -546,7 +547,12 @@ impl Ctx {
                 ETH_P_IPV6 => return self.ipv6(d),
                 ETH_P_ARP => return arp(d),
                 ETH_P_MPLS_UC | ETH_P_MPLS_MC => return self.mpls(d),
-                _ => return Ok(Decoded::NonIp { ethertype: et }),
+                _ => {
+                    return Ok(Decoded::NonIp {
+                        ethertype: et,
+                        payload: d,
+                    })
+                }
             }
         }
     }
@@ -892,6 +898,7 @@ fn arp(d: &[u8]) -> Result<Decoded<'_>, Anomaly> {
     if h != [0, 1, 0x08, 0x00, 6, 4, h[6], h[7]] {
         return Ok(Decoded::NonIp {
             ethertype: ETH_P_ARP,
+            payload: d,
         });
     }
     let a: [u8; 28] = rd(d, 0).ok_or(Anomaly::ArpTruncated)?;
@@ -1928,7 +1935,10 @@ mod tests {
         let f = [ETH_MACS, &[0x88, 0xcc][..], &[0u8; 46][..]].concat(); // LLDP
         assert!(matches!(
             decode(LinkType::Ethernet, &f),
-            Ok(Decoded::NonIp { ethertype: 0x88cc })
+            Ok(Decoded::NonIp {
+                ethertype: 0x88cc,
+                ..
+            })
         ));
     }
 

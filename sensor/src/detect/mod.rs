@@ -1,6 +1,8 @@
 //! Detection glue: which fields of which events are looked up in the IOC
 //! set, and how a hit becomes an EVE `alert` object.
 
+pub mod ot;
+
 use rules::ioc::{Indicator, IocSet};
 
 use crate::output::eve;
@@ -42,6 +44,7 @@ pub fn match_event<'s>(ioc: &'s IocSet, ev: &AppEvent) -> Vec<(&'s Indicator, &'
                 hits.push((i, "http.url"));
             }
         }
+        AppEvent::Ot(_) => {}
         AppEvent::Tls(t) => {
             if let Some(i) = t.sni().and_then(|s| ioc.match_sni(s)) {
                 hits.push((i, "tls.sni"));

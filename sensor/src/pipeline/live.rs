@@ -511,6 +511,7 @@ pub fn run(
             Err(_) => anyhow::bail!("a worker thread panicked (a bug: please report it)"),
         }
     }
+    summary.ot = super::join_ot(run.ot)?;
     summary.writer = run
         .writer
         .join()

@@ -50,6 +50,8 @@ pub struct Summary {
     pub alerts: u64,
     pub anomalies: u64,
     pub dropped: u64,
+    /// What the OT detection stage did.
+    pub ot: Option<crate::detect::ot::OtReport>,
     /// XDP program counters at the end of a live run (packets by class,
     /// as in `sensor_xdp_packets_total`), empty without the program.
     pub kernel: Vec<(&'static str, u64)>,
@@ -112,6 +114,13 @@ impl Summary {
                 let reason = f.get_label().first().map(|l| l.value()).unwrap_or("?");
                 let _ = writeln!(s, "  dropped at capture, {reason}: {v}");
             }
+        }
+        if let Some(o) = &self.ot {
+            let _ = writeln!(
+                s,
+                "  OT: {} operations, {} behaviour/baseline alerts, {} asset records",
+                o.ops, o.alerts, o.asset_records
+            );
         }
         let kernel: Vec<String> = self
             .kernel
@@ -184,11 +193,33 @@ pub struct RunSpec {
     pub eve: EveTarget,
     pub workers: usize,
     pub progress: bool,
+    /// The OT detection stage's rules, baseline and inventory; taken by the
+    /// run that starts it. `None`: no OT stage.
+    pub ot: std::sync::Mutex<Option<crate::detect::ot::OtInit>>,
+    /// Handle OT operations in packet-time order at the end (replay).
+    pub ordered_ot: bool,
+}
+
+/// Wait for the OT stage (after the workers are gone) and report what it
+/// could not save.
+fn join_ot(
+    h: Option<std::thread::JoinHandle<crate::detect::ot::OtReport>>,
+) -> anyhow::Result<Option<crate::detect::ot::OtReport>> {
+    let Some(h) = h else { return Ok(None) };
+    let r = h.join().map_err(|_| {
+        anyhow::anyhow!("the OT detection thread panicked (a bug: please report it)")
+    })?;
+    for e in &r.errors {
+        tracing::warn!("{e}");
+    }
+    Ok(Some(r))
 }
 
 /// Start workers and the writer; returns the rings and a join function.
 struct Running {
     clock: Arc<AtomicU64>,
+    /// The OT detection stage (ends after the workers).
+    ot: Option<std::thread::JoinHandle<crate::detect::ot::OtReport>>,
     /// Flows the workers want bypassed in the kernel.
     bypass: crossbeam_channel::Receiver<crate::capture::xdp::FlowKey>,
     /// A sender to the EVE writer for stages other than the workers (the
@@ -206,6 +237,27 @@ fn start(spec: &RunSpec) -> anyhow::Result<Running> {
     let clock = Arc::new(AtomicU64::new(0));
     // Bypass requests from the workers; live XDP capture takes the receiver.
     let (bypass_tx, bypass_rx) = crossbeam_channel::bounded(4096);
+    let init = spec.ot.lock().ok().and_then(|mut g| g.take());
+    let (ot_tx, ot) = match init {
+        Some(init) => {
+            let (tx, rx) = crossbeam_channel::bounded(65_536);
+            let h = crate::detect::ot::spawn(
+                crate::detect::ot::OtSetup {
+                    rules: init.rules,
+                    baseline: init.baseline,
+                    assets: init.assets,
+                    out: out_tx.clone(),
+                    metrics: spec.metrics.clone(),
+                    alerts: spec.cfg.output.types.alert,
+                    ordered: spec.ordered_ot,
+                },
+                rx,
+            )
+            .context("starting the OT detection thread")?;
+            (Some(tx), Some(h))
+        }
+        None => (None, None),
+    };
     let mut rings = Vec::new();
     let mut workers = Vec::new();
     for id in 0..spec.workers {
@@ -219,6 +271,7 @@ fn start(spec: &RunSpec) -> anyhow::Result<Running> {
             max_flows: per_worker_flows,
             clock: clock.clone(),
             bypass: Some(bypass_tx.clone()),
+            ot: ot_tx.clone(),
         });
         let h = std::thread::Builder::new()
             .name(format!("worker-{id}"))
@@ -228,6 +281,7 @@ fn start(spec: &RunSpec) -> anyhow::Result<Running> {
         workers.push(h);
     }
     Ok(Running {
+        ot,
         bypass: bypass_rx,
         out: out_tx,
         clock,
@@ -536,6 +590,7 @@ pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
             }
         }
     }
+    summary.ot = join_ot(run.ot)?;
     summary.writer = run
         .writer
         .join()

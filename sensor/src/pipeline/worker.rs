@@ -96,6 +96,8 @@ pub struct Flow {
     bypass_wanted: bool,
     /// A kernel bypass was requested (EVE `flow.bypass: "capture"`).
     bypassed: bool,
+    /// Per-flow state of a datagram (UDP) OT protocol.
+    dgram: Option<Box<AppParser>>,
 }
 
 /// Plain per-worker counters, folded into [`Metrics`] after each batch.
@@ -109,6 +111,7 @@ struct Local {
     flows_evicted: u64,
     app_flows: Vec<(AppProto, u64)>,
     app_events: Vec<(&'static str, u64)>,
+    ot_ops: Vec<((&'static str, &'static str), u64)>,
     alerts: Vec<((u8, &'static str), u64)>,
     stream: StreamStats,
 }
@@ -119,6 +122,13 @@ fn bump<K: PartialEq + Copy>(v: &mut Vec<(K, u64)>, k: K) {
         None => v.push((k, 1)),
     }
 }
+
+/// Server ports of OT protocols (Modbus, S7/MMS, EtherNet/IP, IEC-104,
+/// DNP3, BACnet, OPC UA, FINS, HART-IP, Fox, C37.118, PROFINET CM): decide
+/// who is the client of a flow seen without its SYN.
+const OT_SERVER_PORTS: [u16; 14] = [
+    502, 102, 44818, 2222, 2404, 20000, 47808, 4840, 9600, 5094, 1911, 4712, 4713, 34964,
+];
 
 /// Per-state idle timeouts in nanoseconds.
 struct Timeouts {
@@ -145,9 +155,26 @@ pub struct WorkerSetup {
     /// Flows to bypass in the kernel (read by the XDP path when there is
     /// one; a send to a closed channel is ignored).
     pub bypass: Option<Sender<crate::capture::xdp::FlowKey>>,
+    /// The OT detection stage (behaviour rules, baseline, assets).
+    pub ot: Option<Sender<crate::detect::ot::OtMsg>>,
+}
+
+/// Serialise either an event or an anomaly through one code path.
+mod erased {
+    pub trait Json {
+        fn write_json(&self, buf: &mut Vec<u8>);
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn write_json(&self, buf: &mut Vec<u8>) {
+            crate::output::eve::json_value(buf, self);
+        }
+    }
 }
 
 pub struct Worker {
+    ot: Option<Sender<crate::detect::ot::OtMsg>>,
+    goose: proto::goose::GooseTracker,
+    dcp: proto::profinet_dcp::DcpCounters,
     bypass: Option<Sender<crate::capture::xdp::FlowKey>>,
     id_label: String,
     cfg: Arc<Config>,
@@ -235,7 +262,10 @@ impl Worker {
             read_at: Instant::now(),
             probe_limit,
             clock: s.clock,
+            goose: proto::goose::GooseTracker::default(),
+            dcp: proto::profinet_dcp::DcpCounters::default(),
             bypass: s.bypass,
+            ot: s.ot,
             cfg: s.cfg,
         }
     }
@@ -347,6 +377,9 @@ impl Worker {
         for (p, n) in l.app_events.drain(..) {
             m.app_events.with_label_values(&[p]).inc_by(n);
         }
+        for ((p, c), n) in l.ot_ops.drain(..) {
+            m.ot_ops.with_label_values(&[p, c]).inc_by(n);
+        }
         for ((sev, src), n) in l.alerts.drain(..) {
             m.alerts
                 .with_label_values(&[&sev.to_string(), src])
@@ -414,8 +447,108 @@ impl Worker {
                 // a worker is a fragment inside a reassembled datagram.
                 // (nested fragments are not reassembled twice)
             }
-            Ok(Decoded::Arp(_)) | Ok(Decoded::NonIp { .. }) => {}
+            Ok(Decoded::NonIp { ethertype, payload }) => self.layer2(pkt, data, ethertype, payload),
+            Ok(Decoded::Arp(_)) => {}
             Err(a) => self.anomaly(pkt, a),
+        }
+    }
+
+    /// Layer-2 OT protocols: GOOSE (0x88B8) and PROFINET (0x8892). Non-IP
+    /// frames all go to worker 0, so per-publisher GOOSE tracking sees
+    /// every frame.
+    fn layer2(&mut self, pkt: &Pkt, frame: &[u8], ethertype: u16, payload: &[u8]) {
+        const ETH_P_GOOSE: u16 = 0x88b8;
+        const ETH_P_PROFINET: u16 = 0x8892;
+        let mut evs = Vec::new();
+        match ethertype {
+            ETH_P_GOOSE => {
+                let mut g = Vec::new();
+                proto::goose::parse_frame(payload, &mut g);
+                evs.extend(g.into_iter().map(proto::ot::OtEvent::Goose));
+            }
+            ETH_P_PROFINET => {
+                let mut d = Vec::new();
+                self.dcp.frame(payload, &mut d);
+                evs.extend(d.into_iter().map(proto::ot::OtEvent::ProfinetDcp));
+            }
+            _ => return,
+        }
+        let macs =
+            (pkt.link == crate::decode::LinkType::Ethernet && frame.len() >= 12).then(|| {
+                let mut d = [0u8; 6];
+                let mut s = [0u8; 6];
+                d.copy_from_slice(&frame[..6]);
+                s.copy_from_slice(&frame[6..12]);
+                (s, d)
+            });
+        for ev in evs {
+            let proto = ev.proto();
+            bump(&mut self.local.app_events, proto.as_str());
+            if let Some(op) = ev.op() {
+                bump(&mut self.local.ot_ops, (op.proto, op.class.as_str()));
+                if let Some(tx) = &self.ot {
+                    let msg = crate::detect::ot::OpMsg {
+                        app_proto: op.proto,
+                        op,
+                        ctx: rules::behaviour::Ctx {
+                            ts_ns: pkt.ts_ns,
+                            src: None,
+                            dst: None,
+                            sport: 0,
+                            dport: 0,
+                            src_mac: macs.map(|(s, _)| s),
+                            dst_mac: macs.map(|(_, d)| d),
+                            flow_id: 0,
+                        },
+                        l4: 0,
+                        pcap_cnt: pkt.pcap_cnt,
+                    };
+                    let _ = tx.send(crate::detect::ot::OtMsg::Op(Box::new(msg)));
+                }
+            }
+            let mut anomaly = None;
+            if let (proto::ot::OtEvent::Goose(g), Some((src, _))) = (&ev, macs) {
+                anomaly = self.goose.observe(src, g);
+            }
+            if !self.cfg.output.types.ot {
+                continue;
+            }
+            for (event_type, body) in [
+                (proto.as_str(), Some(&ev as &dyn erased::Json)),
+                (
+                    "goose_anomaly",
+                    anomaly.as_ref().map(|a| a as &dyn erased::Json),
+                ),
+            ] {
+                let Some(body) = body else { continue };
+                let vlan = &pkt.vlan[..usize::from(pkt.vlan_count.min(2))];
+                eve::begin_record(
+                    &mut self.eve,
+                    &Header {
+                        ts_ns: pkt.ts_ns,
+                        event_type,
+                        flow_id: None,
+                        pcap_cnt: Some(pkt.pcap_cnt),
+                        ep: None,
+                        vlan,
+                        community_id: None,
+                        app_proto: Some(proto.as_str()),
+                        tx_id: None,
+                    },
+                );
+                if let Some((s, d)) = macs {
+                    eve::member(&mut self.eve, "ether");
+                    self.eve.extend_from_slice(b"{\"src_mac\":");
+                    eve::json_str(&mut self.eve, &proto::goose::state::mac_str(&s));
+                    self.eve.extend_from_slice(b",\"dest_mac\":");
+                    eve::json_str(&mut self.eve, &proto::goose::state::mac_str(&d));
+                    self.eve.push(b'}');
+                }
+                eve::member(&mut self.eve, event_type);
+                body.write_json(&mut self.eve);
+                eve::end_record(&mut self.eve);
+                self.eve_records += 1;
+            }
         }
     }
 
@@ -464,7 +597,14 @@ impl Worker {
             // The initiator is the sender of the first packet, unless
             // that packet is a SYN-ACK (we missed the SYN).
             let synack = tcp.is_some_and(|t| t.flags & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK);
-            let client_is_lo = lo_to_hi != synack;
+            // A flow picked up mid-stream (no SYN) whose first packet comes
+            // from a well-known OT server port was sent by the server: the
+            // controller is not the one issuing commands.
+            let midstream = tcp.is_some_and(|t| t.flags & TCP_SYN == 0) || p.ip_proto == 17;
+            let from_ot_server = midstream
+                && OT_SERVER_PORTS.contains(&p.sport)
+                && !OT_SERVER_PORTS.contains(&p.dport);
+            let client_is_lo = lo_to_hi != (synack || from_ot_server);
             let icmp = match p.l4 {
                 L4::Icmp { ty, code } | L4::Icmpv6 { ty, code } => Some((ty, code)),
                 _ => None,
@@ -491,6 +631,7 @@ impl Worker {
                 dns_next_tx: 0,
                 bypass_wanted: false,
                 bypassed: false,
+                dgram: None,
             }
         };
         let mut evicted = Vec::new();
@@ -624,9 +765,9 @@ impl Worker {
             seq
         };
         let server_port = if flow.client_is_lo {
-            key.hi_port
+            (key.hi_port, key.lo_port)
         } else {
-            key.lo_port
+            (key.lo_port, key.hi_port)
         };
         let AppFlow {
             streams,
@@ -668,6 +809,14 @@ impl Worker {
         }
         self.events = events;
         self.events.clear();
+        if let Some(p) = flow
+            .app
+            .as_ref()
+            .and_then(|af| af.parser.as_ref())
+            .and_then(|p| p.refined())
+        {
+            flow.app_proto = p;
+        }
         let done = match &flow.app {
             Some(af) => af.parser.as_ref().is_some_and(|p| p.is_done()),
             None => false,
@@ -740,6 +889,23 @@ impl Worker {
             flow.app_proto = p;
             bump(&mut self.local.app_flows, p);
         }
+        if flow.app_proto != AppProto::Dns {
+            if !flow.inspect {
+                return;
+            }
+            let p = flow.app_proto;
+            let parser = flow
+                .dgram
+                .get_or_insert_with(|| Box::new(AppParser::new(p)));
+            let mut events = std::mem::take(&mut self.events);
+            parser.datagram(ctx.to_server, payload, &mut events);
+            for ev in &mut events {
+                self.app_event(key, flow, ctx, ev);
+            }
+            events.clear();
+            self.events = events;
+            return;
+        }
         if flow.app_proto == AppProto::Dns {
             match proto::dns::udp_event(payload, ctx.to_server) {
                 Ok(ev) => {
@@ -767,7 +933,38 @@ impl Worker {
             }
             AppEvent::Http(h) => (h.tx_id(), false),
             AppEvent::Tls(_) => (0, false),
+            AppEvent::Ot(o) => (o.tx_id(), false),
         };
+        if let AppEvent::Ot(o) = ev {
+            if let Some(op) = o.op() {
+                bump(&mut self.local.ot_ops, (op.proto, op.class.as_str()));
+                if let Some(tx) = &self.ot {
+                    let c = packet_endpoints(key, flow, true);
+                    let (src, dst, sport, dport) = if op.response_only {
+                        (c.dst, c.src, c.dport, c.sport)
+                    } else {
+                        (c.src, c.dst, c.sport, c.dport)
+                    };
+                    let msg = crate::detect::ot::OpMsg {
+                        app_proto: op.proto,
+                        op,
+                        ctx: rules::behaviour::Ctx {
+                            ts_ns: ctx.ts_ns,
+                            src: Some(src),
+                            dst: Some(dst),
+                            sport,
+                            dport,
+                            src_mac: None,
+                            dst_mac: None,
+                            flow_id: flow.flow_id,
+                        },
+                        l4: key.proto,
+                        pcap_cnt: ctx.pcap_cnt,
+                    };
+                    let _ = tx.send(crate::detect::ot::OtMsg::Op(Box::new(msg)));
+                }
+            }
+        }
         if let AppEvent::Tls(t) = ev {
             if t.sni().is_some_and(|n| self.cfg.bypass.tls_matches(n)) {
                 flow.bypass_wanted = true;
@@ -785,6 +982,7 @@ impl Worker {
             AppEvent::Dns(_) => self.cfg.output.types.dns,
             AppEvent::Http(_) => self.cfg.output.types.http,
             AppEvent::Tls(_) => self.cfg.output.types.tls,
+            AppEvent::Ot(_) => self.cfg.output.types.ot,
         };
         if !enabled {
             return;
@@ -888,9 +1086,9 @@ impl Worker {
                 probe_failed,
             } = &mut *af;
             let server_port = if flow.client_is_lo {
-                key.hi_port
+                (key.hi_port, key.lo_port)
             } else {
-                key.lo_port
+                (key.lo_port, key.hi_port)
             };
             for (d, s) in streams.iter_mut().enumerate() {
                 let mut state = ProbeCtx {
@@ -919,6 +1117,29 @@ impl Worker {
             }
             self.events = events;
             self.events.clear();
+        }
+        if let Some(tx) = &self.ot {
+            if !matches!(flow.app_proto, AppProto::Unknown | AppProto::Failed) {
+                let c = packet_endpoints(&key, &flow, true);
+                let _ = tx.send(crate::detect::ot::OtMsg::Flow(Box::new(
+                    crate::detect::ot::FlowMsg {
+                        ts_ns: flow.last_ns,
+                        flow_id: flow.flow_id,
+                        client: (c.src, c.sport),
+                        server: (c.dst, c.dport),
+                        app_proto: flow.app_proto.as_str(),
+                    },
+                )));
+            }
+        }
+        if let Some(mut p) = flow.dgram.take() {
+            let mut events = std::mem::take(&mut self.events);
+            p.finish(&mut events);
+            for ev in &mut events {
+                self.app_event(&key, &mut flow, &ctx, ev);
+            }
+            events.clear();
+            self.events = events;
         }
         if !self.cfg.output.types.flow {
             return;
@@ -1028,7 +1249,8 @@ struct ProbeCtx<'a> {
     app_proto: &'a mut AppProto,
     events: &'a mut Vec<AppEvent>,
     to_server: bool,
-    server_port: u16,
+    /// (server, client) ports.
+    server_port: (u16, u16),
     limit: usize,
     detected: Option<AppProto>,
     cfg: &'a Config,
@@ -1237,6 +1459,7 @@ mod tests {
             max_flows: 1024,
             clock: Arc::new(AtomicU64::new(0)),
             bypass: None,
+            ot: None,
         });
         let frame = udp_frame();
         let mut b = Batch::new(None, 1);

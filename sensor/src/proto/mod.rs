@@ -5,9 +5,28 @@
 //! `state.rs`, `event.rs`) plus one arm in [`AppProto`], [`probe_stream`] /
 //! [`probe_datagram`], [`AppParser`] and [`AppEvent`].
 
+pub mod bacnet;
+pub mod ber;
+pub mod c37118;
 pub mod common;
+pub mod cotp;
+pub mod dnp3;
 pub mod dns;
+pub mod enip;
+pub mod fins;
+pub mod fox;
+pub mod goose;
+pub mod hart_ip;
 pub mod http;
+pub mod iec104;
+pub mod mms;
+pub mod modbus;
+pub mod opcua;
+pub mod ot;
+pub mod profinet_dcp;
+pub mod profinet_io_cm;
+pub mod s7comm;
+pub mod s7comm_plus;
 pub mod tls;
 
 use serde::Serialize;
@@ -23,6 +42,26 @@ pub enum AppProto {
     Tls,
     Dns,
     Ssh,
+    Modbus,
+    Dnp3,
+    Iec104,
+    /// TPKT/COTP (port 102) whose upper protocol is not known yet.
+    Cotp,
+    S7comm,
+    S7commPlus,
+    Mms,
+    Enip,
+    Bacnet,
+    Opcua,
+    Fins,
+    HartIp,
+    Fox,
+    C37118,
+    ProfinetIoCm,
+    /// Layer 2 (EtherType 0x88B8).
+    Goose,
+    /// Layer 2 (EtherType 0x8892).
+    ProfinetDcp,
 }
 
 impl AppProto {
@@ -33,6 +72,23 @@ impl AppProto {
         AppProto::Tls,
         AppProto::Dns,
         AppProto::Ssh,
+        AppProto::Modbus,
+        AppProto::Dnp3,
+        AppProto::Iec104,
+        AppProto::Cotp,
+        AppProto::S7comm,
+        AppProto::S7commPlus,
+        AppProto::Mms,
+        AppProto::Enip,
+        AppProto::Bacnet,
+        AppProto::Opcua,
+        AppProto::Fins,
+        AppProto::HartIp,
+        AppProto::Fox,
+        AppProto::C37118,
+        AppProto::ProfinetIoCm,
+        AppProto::Goose,
+        AppProto::ProfinetDcp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +99,23 @@ impl AppProto {
             AppProto::Tls => "tls",
             AppProto::Dns => "dns",
             AppProto::Ssh => "ssh",
+            AppProto::Modbus => "modbus",
+            AppProto::Dnp3 => "dnp3",
+            AppProto::Iec104 => "iec104",
+            AppProto::Cotp => "cotp",
+            AppProto::S7comm => "s7comm",
+            AppProto::S7commPlus => "s7comm_plus",
+            AppProto::Mms => "mms",
+            AppProto::Enip => "enip",
+            AppProto::Bacnet => "bacnet",
+            AppProto::Opcua => "opcua",
+            AppProto::Fins => "fins",
+            AppProto::HartIp => "hart_ip",
+            AppProto::Fox => "fox",
+            AppProto::C37118 => "c37118",
+            AppProto::ProfinetIoCm => "profinet_io_cm",
+            AppProto::Goose => "goose",
+            AppProto::ProfinetDcp => "profinet_dcp",
         }
     }
 }
@@ -81,7 +154,8 @@ impl From<dns::Probe> for Probe {
 
 /// Probe the first bytes of a TCP direction. `ports` are (server, client)
 /// hints: a weak framing such as DNS over TCP is only tried on its port.
-pub fn probe_stream(data: &[u8], to_server: bool, server_port: u16) -> (Probe, AppProto) {
+pub fn probe_stream(data: &[u8], to_server: bool, ports: (u16, u16)) -> (Probe, AppProto) {
+    let server_port = ports.0;
     let mut need_more = false;
     for (proto, probe) in [
         (AppProto::Tls, Probe::from(tls::probe(data))),
@@ -100,6 +174,11 @@ pub fn probe_stream(data: &[u8], to_server: bool, server_port: u16) -> (Probe, A
             Probe::NeedMore => need_more = true,
             Probe::No => {}
         }
+    }
+    match ot::probe_stream(data, to_server, ports) {
+        (Probe::Yes, p) => return (Probe::Yes, p),
+        (Probe::NeedMore, _) => need_more = true,
+        (Probe::No, _) => {}
     }
     if need_more {
         (Probe::NeedMore, AppProto::Unknown)
@@ -137,7 +216,7 @@ pub fn probe_datagram(payload: &[u8], sport: u16, dport: u16) -> AppProto {
             return AppProto::Dns;
         }
     }
-    AppProto::Unknown
+    ot::probe_datagram(payload, sport, dport)
 }
 
 /// Per-flow parser state of a stream protocol.
@@ -145,6 +224,7 @@ pub enum AppParser {
     Http(Box<http::HttpState>),
     Tls(Box<tls::TlsState>),
     Dns(Box<dns::DnsTcpState>),
+    Ot(Box<ot::OtParser>),
     /// Recognised, no parser: nothing more to inspect.
     Identified,
 }
@@ -155,7 +235,10 @@ impl AppParser {
             AppProto::Http => AppParser::Http(Box::default()),
             AppProto::Tls => AppParser::Tls(Box::default()),
             AppProto::Dns => AppParser::Dns(Box::default()),
-            _ => AppParser::Identified,
+            p => match ot::OtParser::new(p) {
+                Some(o) => AppParser::Ot(Box::new(o)),
+                None => AppParser::Identified,
+            },
         }
     }
 
@@ -176,7 +259,30 @@ impl AppParser {
                 s.input(to_server, data, &mut ev);
                 out.extend(ev.into_iter().map(AppEvent::Dns));
             }
+            AppParser::Ot(s) => {
+                let mut ev = Vec::new();
+                s.input(to_server, data, &mut ev);
+                out.extend(ev.into_iter().map(|e| AppEvent::Ot(Box::new(e))));
+            }
             AppParser::Identified => {}
+        }
+    }
+
+    /// One UDP datagram (OT protocols with per-flow datagram state).
+    pub fn datagram(&mut self, to_server: bool, payload: &[u8], out: &mut Vec<AppEvent>) {
+        if let AppParser::Ot(s) = self {
+            let mut ev = Vec::new();
+            s.datagram(to_server, payload, &mut ev);
+            out.extend(ev.into_iter().map(|e| AppEvent::Ot(Box::new(e))));
+        }
+    }
+
+    /// The flow's protocol as the parser now knows it, when it refines the
+    /// probe's answer (COTP learns S7comm / S7comm-plus / MMS).
+    pub fn refined(&self) -> Option<AppProto> {
+        match self {
+            AppParser::Ot(s) => s.refined(),
+            _ => None,
         }
     }
 
@@ -185,6 +291,7 @@ impl AppParser {
             AppParser::Http(s) => s.gap(to_server),
             AppParser::Tls(s) => s.gap(to_server),
             AppParser::Dns(s) => s.gap(to_server),
+            AppParser::Ot(s) => s.gap(to_server),
             AppParser::Identified => {}
         }
     }
@@ -201,6 +308,11 @@ impl AppParser {
                 s.finish(&mut ev);
                 out.extend(ev.into_iter().map(AppEvent::Tls));
             }
+            AppParser::Ot(s) => {
+                let mut ev = Vec::new();
+                s.finish(&mut ev);
+                out.extend(ev.into_iter().map(|e| AppEvent::Ot(Box::new(e))));
+            }
             AppParser::Dns(_) | AppParser::Identified => {}
         }
     }
@@ -210,6 +322,7 @@ impl AppParser {
     pub fn is_done(&self) -> bool {
         match self {
             AppParser::Tls(s) => s.is_done(),
+            AppParser::Ot(s) => s.is_done(),
             AppParser::Identified => true,
             _ => false,
         }
@@ -223,6 +336,7 @@ pub enum AppEvent {
     Dns(dns::DnsEvent),
     Http(http::HttpEvent),
     Tls(tls::TlsEvent),
+    Ot(Box<ot::OtEvent>),
 }
 
 impl AppEvent {
@@ -232,6 +346,7 @@ impl AppEvent {
             AppEvent::Dns(_) => "dns",
             AppEvent::Http(_) => "http",
             AppEvent::Tls(_) => "tls",
+            AppEvent::Ot(o) => o.proto().as_str(),
         }
     }
 
@@ -240,6 +355,7 @@ impl AppEvent {
             AppEvent::Dns(_) => AppProto::Dns,
             AppEvent::Http(_) => AppProto::Http,
             AppEvent::Tls(_) => AppProto::Tls,
+            AppEvent::Ot(o) => o.proto(),
         }
     }
 }

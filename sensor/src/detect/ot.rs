@@ -1,0 +1,658 @@
+//! The OT detection stage: one thread that sees every OT operation from
+//! every worker (and every finished flow), so that state across flows —
+//! behaviour-rule thresholds, distinct counts and sequences by host, the
+//! learned baseline, the asset inventory — is counted in one place.
+//!
+//! Workers send [`OtMsg`]s over a bounded channel; the stage writes EVE
+//! `alert` records (behaviour rules, baseline deviations) and `asset`
+//! records to the writer, and keeps the baseline and inventory files up to
+//! date (written atomically every minute and at the end).
+//!
+//! Ordering: ops of one flow arrive in order; ops of different flows on
+//! different workers interleave in arrival order. Windows run on packet
+//! time, so only rules whose outcome depends on the interleaving of two
+//! workers' ops within one batch can differ between runs with several
+//! workers.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use rules::baseline::{Baseline, Deviation, DeviationKind};
+use rules::behaviour::{Ctx, Engine, Hit, RuleSet};
+use rules::ot::Op;
+
+use crate::assets::{AssetEvent, Endpoint, Inventory, MacAddr};
+use crate::metrics::Metrics;
+use crate::output::eve::{self, Endpoints, Header};
+use crate::output::OutChunk;
+
+/// One operation as a worker saw it.
+#[derive(Debug)]
+pub struct OpMsg {
+    pub op: Op,
+    pub ctx: Ctx,
+    /// IP protocol (6, 17), 0 for layer 2.
+    pub l4: u8,
+    pub app_proto: &'static str,
+    pub pcap_cnt: u64,
+}
+
+/// A flow that ended, for the inventory (who serves what).
+#[derive(Debug)]
+pub struct FlowMsg {
+    pub ts_ns: u64,
+    pub flow_id: u64,
+    pub client: (IpAddr, u16),
+    pub server: (IpAddr, u16),
+    pub app_proto: &'static str,
+}
+
+#[derive(Debug)]
+pub enum OtMsg {
+    Op(Box<OpMsg>),
+    Flow(Box<FlowMsg>),
+}
+
+/// What the stage starts from (built by the caller before the run).
+pub struct OtInit {
+    pub rules: Arc<RuleSet>,
+    pub baseline: Option<(Baseline, PathBuf)>,
+    pub assets: Option<(Inventory, Option<PathBuf>)>,
+}
+
+/// What the stage needs.
+pub struct OtSetup {
+    pub rules: Arc<RuleSet>,
+    pub baseline: Option<(Baseline, PathBuf)>,
+    pub assets: Option<(Inventory, Option<PathBuf>)>,
+    pub out: Sender<OutChunk>,
+    pub metrics: Metrics,
+    /// Write alert records.
+    pub alerts: bool,
+    /// Replay: hold every message and handle them in packet-time order at
+    /// the end (bounded), so that the records do not depend on how flows
+    /// were spread over workers. Live: handle each as it comes.
+    pub ordered: bool,
+}
+
+/// Most messages an ordered (replay) stage holds before it handles the
+/// oldest half.
+const ORDERED_MAX: usize = 1 << 20;
+
+impl OtMsg {
+    /// (packet time, flow id, packet number): the replay order.
+    fn order_key(&self) -> (u64, u64, u64) {
+        match self {
+            OtMsg::Op(m) => (m.ctx.ts_ns, m.ctx.flow_id, m.pcap_cnt),
+            OtMsg::Flow(f) => (f.ts_ns, f.flow_id, u64::MAX),
+        }
+    }
+}
+
+/// What the stage did.
+#[derive(Debug, Default)]
+pub struct OtReport {
+    pub ops: u64,
+    pub alerts: u64,
+    pub asset_records: u64,
+    /// Problems saving the baseline or inventory.
+    pub errors: Vec<String>,
+}
+
+/// Signature ids of baseline deviations (one per kind).
+pub const SID_BASELINE: u32 = 9_290_000;
+
+/// Start the stage; it runs until every sender of `rx` is gone.
+pub fn spawn(setup: OtSetup, rx: Receiver<OtMsg>) -> std::io::Result<JoinHandle<OtReport>> {
+    std::thread::Builder::new()
+        .name("ot-detect".into())
+        .spawn(move || {
+            let _ = crate::privs::drop_thread_capabilities();
+            Stage::new(setup).run(rx)
+        })
+}
+
+struct Stage {
+    engine: Engine,
+    baseline: Option<(Baseline, PathBuf)>,
+    assets: Option<(Inventory, Option<PathBuf>)>,
+    out: Sender<OutChunk>,
+    metrics: Metrics,
+    alerts_on: bool,
+    ordered: bool,
+    buf: Vec<u8>,
+    records: u64,
+    hits: Vec<Hit>,
+    asset_events: Vec<AssetEvent>,
+    report: OtReport,
+    last_save: Instant,
+}
+
+impl Stage {
+    fn new(s: OtSetup) -> Stage {
+        Stage {
+            engine: Engine::new(s.rules),
+            baseline: s.baseline,
+            assets: s.assets,
+            out: s.out,
+            metrics: s.metrics,
+            alerts_on: s.alerts,
+            ordered: s.ordered,
+            buf: Vec::with_capacity(64 * 1024),
+            records: 0,
+            hits: Vec::new(),
+            asset_events: Vec::new(),
+            report: OtReport::default(),
+            last_save: Instant::now(),
+        }
+    }
+
+    fn run(mut self, rx: Receiver<OtMsg>) -> OtReport {
+        if self.ordered {
+            let mut held: Vec<OtMsg> = Vec::new();
+            for m in rx.iter() {
+                held.push(m);
+                if held.len() >= ORDERED_MAX {
+                    // Stable: messages of one flow keep their order.
+                    held.sort_by_key(OtMsg::order_key);
+                    let rest = held.split_off(held.len() / 2);
+                    for m in held.drain(..) {
+                        self.handle(m);
+                    }
+                    self.flush();
+                    held = rest;
+                }
+            }
+            held.sort_by_key(OtMsg::order_key);
+            for m in held {
+                self.handle(m);
+                if self.buf.len() > 256 * 1024 {
+                    self.flush();
+                }
+            }
+            self.flush();
+            self.save();
+            self.update_gauges();
+            return self.report;
+        }
+        loop {
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(m) => {
+                    self.handle(m);
+                    // Drain what is queued before flushing.
+                    while let Ok(m) = rx.try_recv() {
+                        self.handle(m);
+                        if self.buf.len() > 256 * 1024 {
+                            self.flush();
+                        }
+                    }
+                    self.flush();
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            }
+            if self.last_save.elapsed() >= Duration::from_secs(60) {
+                self.save();
+            }
+        }
+        self.flush();
+        self.save();
+        self.update_gauges();
+        self.report
+    }
+
+    fn handle(&mut self, m: OtMsg) {
+        match m {
+            OtMsg::Op(m) => self.op(&m),
+            OtMsg::Flow(f) => {
+                if let Some((inv, _)) = self.assets.as_mut() {
+                    let c = Endpoint {
+                        mac: None,
+                        ip: f.client.0,
+                        port: f.client.1,
+                    };
+                    let s = Endpoint {
+                        mac: None,
+                        ip: f.server.0,
+                        port: f.server.1,
+                    };
+                    inv.observe_flow(f.ts_ns, &c, &s, f.app_proto, &mut self.asset_events);
+                    self.write_asset_events();
+                }
+            }
+        }
+    }
+
+    fn op(&mut self, m: &OpMsg) {
+        self.report.ops += 1;
+        let mut hits = std::mem::take(&mut self.hits);
+        self.engine.eval(&m.op, &m.ctx, &mut hits);
+        for h in &hits {
+            self.rule_alert(m, h);
+        }
+        hits.clear();
+        self.hits = hits;
+        if let (Some((b, _)), Some(c), Some(s)) = (self.baseline.as_mut(), m.ctx.src, m.ctx.dst) {
+            // Requests only: a response-only op's sender is the server.
+            if !m.op.response_only {
+                if let Some(d) = b.observe(&m.op, c, s, m.ctx.ts_ns) {
+                    self.baseline_alert(m, &d);
+                }
+            }
+        }
+        if let Some((inv, _)) = self.assets.as_mut() {
+            match (m.ctx.src, m.ctx.dst) {
+                (Some(c), Some(s)) => {
+                    let (client, server) = if m.op.response_only {
+                        ((s, m.ctx.dport), (c, m.ctx.sport))
+                    } else {
+                        ((c, m.ctx.sport), (s, m.ctx.dport))
+                    };
+                    let ce = Endpoint {
+                        mac: None,
+                        ip: client.0,
+                        port: client.1,
+                    };
+                    let se = Endpoint {
+                        mac: None,
+                        ip: server.0,
+                        port: server.1,
+                    };
+                    inv.observe_op(m.ctx.ts_ns, &ce, &se, &m.op, &mut self.asset_events);
+                }
+                _ => {
+                    if let Some(mac) = m.ctx.src_mac {
+                        inv.observe_l2_op(m.ctx.ts_ns, MacAddr(mac), &m.op, &mut self.asset_events);
+                    }
+                }
+            }
+            self.write_asset_events();
+        }
+    }
+
+    fn header<'a>(&self, m: &'a OpMsg, ep: Option<&'a Endpoints>) -> Header<'a> {
+        Header {
+            ts_ns: m.ctx.ts_ns,
+            event_type: "alert",
+            flow_id: (m.ctx.flow_id != 0).then_some(m.ctx.flow_id),
+            pcap_cnt: (m.pcap_cnt != 0).then_some(m.pcap_cnt),
+            ep,
+            vlan: &[],
+            community_id: None,
+            app_proto: Some(m.app_proto),
+            tx_id: None,
+        }
+    }
+
+    fn endpoints(m: &OpMsg) -> Option<Endpoints> {
+        Some(Endpoints {
+            src: m.ctx.src?,
+            dst: m.ctx.dst?,
+            sport: m.ctx.sport,
+            dport: m.ctx.dport,
+            proto: m.l4,
+            icmp: None,
+        })
+    }
+
+    fn rule_alert(&mut self, m: &OpMsg, h: &Hit) {
+        let sev = h.rule.severity().eve();
+        self.metrics
+            .alerts
+            .with_label_values(&[&sev.to_string(), "behaviour"])
+            .inc();
+        self.report.alerts += 1;
+        if !self.alerts_on {
+            return;
+        }
+        let ep = Self::endpoints(m);
+        let hdr = self.header(m, ep.as_ref());
+        let b = &mut self.buf;
+        eve::begin_record(b, &hdr);
+        eve::member(b, "alert");
+        use std::io::Write;
+        let _ = write!(
+            b,
+            "{{\"action\":\"allowed\",\"gid\":1,\"signature_id\":{},\"rev\":1,\"signature\":",
+            h.rule.id()
+        );
+        eve::json_str(b, h.rule.name());
+        let _ = write!(
+            b,
+            ",\"category\":\"OT behaviour\",\"severity\":{sev},\"metadata\":{{\"mitre_technique_id\":["
+        );
+        for (i, a) in h.rule.attack().iter().enumerate() {
+            if i > 0 {
+                b.push(b',');
+            }
+            eve::json_str(b, a);
+        }
+        b.extend_from_slice(b"],\"reference\":[");
+        for (i, r) in h.rule.references().iter().enumerate() {
+            if i > 0 {
+                b.push(b',');
+            }
+            eve::json_str(b, r);
+        }
+        b.extend_from_slice(b"],\"reason\":[");
+        eve::json_str(b, &h.reason);
+        b.extend_from_slice(b"],\"ot_function\":[");
+        eve::json_str(b, m.op.function);
+        b.extend_from_slice(b"],\"ot_class\":[");
+        eve::json_str(b, m.op.class.as_str());
+        b.push(b']');
+        if let Some(p) = h.rule.pack() {
+            b.extend_from_slice(b",\"pack\":[");
+            eve::json_str(b, p);
+            b.push(b']');
+        }
+        b.extend_from_slice(b"}}");
+        eve::end_record(b);
+        self.records += 1;
+    }
+
+    fn baseline_alert(&mut self, m: &OpMsg, d: &Deviation) {
+        let (n, what) = match &d.kind {
+            DeviationKind::NewPair => (1, format!("new {} conversation", d.proto)),
+            DeviationKind::NewFunction => (2, format!("new {} function {}", d.proto, d.function)),
+            DeviationKind::NewUnit => (
+                3,
+                format!(
+                    "new {} unit {} for {}",
+                    d.proto,
+                    d.unit.map_or("?".into(), |u| u.to_string()),
+                    d.function
+                ),
+            ),
+            DeviationKind::NewAddress { value } => (
+                4,
+                format!(
+                    "{} {} to a new address {} (value {value})",
+                    d.proto,
+                    d.function,
+                    d.address.map_or("?".into(), |a| a.to_string())
+                ),
+            ),
+            DeviationKind::ValueOutOfRange { min, max, value } => (
+                5,
+                format!(
+                    "{} {} value {value} outside the learned {min}..{max} at address {}",
+                    d.proto,
+                    d.function,
+                    d.address.map_or("?".into(), |a| a.to_string())
+                ),
+            ),
+        };
+        self.metrics
+            .alerts
+            .with_label_values(&["2", "baseline"])
+            .inc();
+        self.report.alerts += 1;
+        if !self.alerts_on {
+            return;
+        }
+        let ep = Self::endpoints(m);
+        let hdr = self.header(m, ep.as_ref());
+        let b = &mut self.buf;
+        eve::begin_record(b, &hdr);
+        eve::member(b, "alert");
+        use std::io::Write;
+        let _ = write!(
+            b,
+            "{{\"action\":\"allowed\",\"gid\":1,\"signature_id\":{},\"rev\":1,\"signature\":",
+            SID_BASELINE + n
+        );
+        eve::json_str(
+            b,
+            &format!(
+                "OT baseline deviation: {what} from {} to {}",
+                d.client, d.server
+            ),
+        );
+        b.extend_from_slice(
+            b",\"category\":\"OT baseline deviation\",\"severity\":2,\"metadata\":{\"deviation\":[",
+        );
+        eve::json_str(b, d.kind.as_str());
+        b.extend_from_slice(b"],\"ot_function\":[");
+        eve::json_str(b, &d.function);
+        b.extend_from_slice(b"]}}");
+        eve::end_record(b);
+        self.records += 1;
+    }
+
+    fn write_asset_events(&mut self) {
+        for ev in self.asset_events.drain(..) {
+            self.report.asset_records += 1;
+            eve::begin_record(
+                &mut self.buf,
+                &Header {
+                    ts_ns: ev.ts_ns(),
+                    event_type: "asset",
+                    flow_id: None,
+                    pcap_cnt: None,
+                    ep: None,
+                    vlan: &[],
+                    community_id: None,
+                    app_proto: None,
+                    tx_id: None,
+                },
+            );
+            eve::member(&mut self.buf, "asset");
+            eve::json_value(&mut self.buf, &ev);
+            eve::end_record(&mut self.buf);
+            self.records += 1;
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let bytes = std::mem::replace(&mut self.buf, Vec::with_capacity(64 * 1024));
+        let _ = self.out.send(OutChunk {
+            bytes,
+            records: self.records,
+        });
+        self.records = 0;
+        self.update_gauges();
+    }
+
+    fn update_gauges(&self) {
+        if let Some((inv, _)) = self.assets.as_ref() {
+            for (role, n) in inv.counts_by_role() {
+                self.metrics
+                    .assets
+                    .with_label_values(&[role.as_str()])
+                    .set(n as i64);
+            }
+        }
+    }
+
+    fn save(&mut self) {
+        self.last_save = Instant::now();
+        if let Some((b, path)) = self.baseline.as_ref() {
+            if let Err(e) = b.save(path) {
+                self.report.errors.push(format!("saving the baseline: {e}"));
+            }
+        }
+        if let Some((inv, Some(path))) = self.assets.as_ref() {
+            if let Err(e) = inv.save(path) {
+                self.report
+                    .errors
+                    .push(format!("saving the asset inventory: {e}"));
+            }
+        }
+    }
+}
+
+/// Why the OT stage could not be set up: every rule error with its
+/// `FILE:LINE:COL`, or a bad baseline/inventory file.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{} rule error(s):\n  {}", .0.len(), .0.join("\n  "))]
+    Rules(Vec<String>),
+    #[error("{0}")]
+    State(String),
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The rule files of `dirs` (`*.yaml`, `*.yml`, sorted), as (name, text).
+fn rule_files(dirs: &[PathBuf]) -> Result<Vec<(String, String)>, SetupError> {
+    let mut out = Vec::new();
+    for d in dirs {
+        let rd = std::fs::read_dir(d).map_err(|source| SetupError::Read {
+            path: d.clone(),
+            source,
+        })?;
+        let mut files: Vec<PathBuf> = rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect();
+        files.sort();
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(|source| SetupError::Read {
+                path: f.clone(),
+                source,
+            })?;
+            out.push((f.display().to_string(), text));
+        }
+    }
+    Ok(out)
+}
+
+/// Address variables for rules from the config's `[vars]` (negated
+/// entries cannot be expressed in a rule variable and are left out with a
+/// warning).
+fn rule_vars(cfg: &crate::config::Config) -> std::collections::HashMap<String, Vec<ipnet::IpNet>> {
+    let mut vars = std::collections::HashMap::new();
+    // The shipped pack's variables, so a configuration without them still
+    // loads: empty host lists (every "not from X" rule then applies to
+    // every host) and an OT network of everything.
+    for v in ["ENGINEERING_WS", "SCADA_HOSTS", "HMI_HOSTS"] {
+        vars.insert(v.to_string(), Vec::new());
+    }
+    vars.insert(
+        "OT_NET".to_string(),
+        vec![
+            "0.0.0.0/0".parse().unwrap_or_else(|_| unreachable!()),
+            "::/0".parse().unwrap_or_else(|_| unreachable!()),
+        ],
+    );
+    for (name, entries) in &cfg.vars {
+        let mut v = Vec::new();
+        for e in entries {
+            let t = e.get_ref().trim();
+            if t.starts_with('!') {
+                tracing::warn!("vars.{name}: negated entry `{t}` is not used by behaviour rules");
+                continue;
+            }
+            if let Ok(n) = t.parse::<ipnet::IpNet>() {
+                v.push(n);
+            } else if let Ok(a) = t.parse::<IpAddr>() {
+                v.push(ipnet::IpNet::from(a));
+            }
+        }
+        vars.insert(name.clone(), v);
+    }
+    vars
+}
+
+/// Load the shipped packs (minus the disabled ones), the config's rule
+/// directories and `extra_dirs`.
+pub fn load_rules(
+    cfg: &crate::config::Config,
+    extra_dirs: &[PathBuf],
+) -> Result<RuleSet, SetupError> {
+    let mut b = RuleSet::builder();
+    for (pack, file, text) in rules::packs::BUILTIN {
+        b.add_source(&rules::packs::source_name(pack, file), text);
+    }
+    for p in &cfg.rules.disable_packs {
+        b.disable_pack(p);
+    }
+    for id in &cfg.rules.disable_ids {
+        b.disable_rule(*id);
+    }
+    let mut dirs = cfg.rules.dirs.clone();
+    dirs.extend(extra_dirs.iter().cloned());
+    for (name, text) in rule_files(&dirs)? {
+        b.add_source(&name, &text);
+    }
+    b.vars(rule_vars(cfg));
+    b.utc_offset(crate::config::parse_utc_offset(&cfg.rules.utc_offset).unwrap_or(0));
+    b.build()
+        .map_err(|errs| SetupError::Rules(errs.iter().map(|e| e.to_string()).collect()))
+}
+
+/// Where a state file lives: relative paths are in the log directory.
+pub fn state_path(cfg: &crate::config::Config, p: &std::path::Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        cfg.output.log_dir.join(p)
+    }
+}
+
+/// Everything the OT stage starts from. `persist`: keep the inventory in
+/// its file (live capture); the baseline is kept whenever it is on.
+pub fn init(
+    cfg: &crate::config::Config,
+    extra_dirs: &[PathBuf],
+    persist: bool,
+) -> Result<OtInit, SetupError> {
+    let rules = Arc::new(load_rules(cfg, extra_dirs)?);
+    let baseline = match cfg.baseline.mode.as_str() {
+        "off" => None,
+        m => {
+            let mode = if m == "enforce" {
+                rules::baseline::Mode::Enforce
+            } else {
+                rules::baseline::Mode::LearnFor {
+                    duration_ns: cfg.baseline.learn_for.saturating_mul(1_000_000_000),
+                }
+            };
+            let bc = rules::baseline::BaselineConfig {
+                mode,
+                ..Default::default()
+            };
+            let path = state_path(cfg, &cfg.baseline.file);
+            let b = if path.exists() {
+                Baseline::load(&path, bc).map_err(|e| SetupError::State(e.to_string()))?
+            } else {
+                Baseline::new(bc)
+            };
+            Some((b, path))
+        }
+    };
+    let assets = if cfg.assets.enabled {
+        let ic = crate::assets::InventoryConfig {
+            max_assets: cfg.assets.max_assets,
+            ..Default::default()
+        };
+        let path = (persist && !cfg.assets.file.as_os_str().is_empty())
+            .then(|| state_path(cfg, &cfg.assets.file));
+        let inv = match &path {
+            Some(p) if p.exists() => {
+                Inventory::load(p, ic).map_err(|e| SetupError::State(e.to_string()))?
+            }
+            _ => Inventory::new(ic),
+        };
+        Some((inv, path))
+    } else {
+        None
+    };
+    Ok(OtInit {
+        rules,
+        baseline,
+        assets,
+    })
+}
