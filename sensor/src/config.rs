@@ -225,6 +225,9 @@ pub struct AppLayerConfig {
     pub dns: bool,
     pub http: bool,
     pub tls: bool,
+    /// The OT protocols (Modbus, DNP3, IEC-104, S7, MMS, ENIP, BACnet,
+    /// OPC UA, GOOSE, PROFINET, FINS, HART-IP, Fox, C37.118).
+    pub ot: bool,
     /// Bytes per direction inspected to recognise a protocol before the
     /// flow is marked `failed` and reassembly stops.
     pub probe_limit: usize,
@@ -326,6 +329,7 @@ impl Default for AppLayerConfig {
             dns: true,
             http: true,
             tls: true,
+            ot: true,
             probe_limit: 2048,
         }
     }

@@ -459,6 +459,9 @@ impl Worker {
     fn layer2(&mut self, pkt: &Pkt, frame: &[u8], ethertype: u16, payload: &[u8]) {
         const ETH_P_GOOSE: u16 = 0x88b8;
         const ETH_P_PROFINET: u16 = 0x8892;
+        if !self.cfg.app_layer.ot {
+            return;
+        }
         let mut evs = Vec::new();
         match ethertype {
             ETH_P_GOOSE => {
@@ -875,7 +878,9 @@ impl Worker {
     ) {
         if flow.app_proto == AppProto::Unknown {
             let p = proto::probe_datagram(payload, sport, dport);
-            let p = if p == AppProto::Dns && !self.cfg.app_layer.dns {
+            let p = if (p == AppProto::Dns && !self.cfg.app_layer.dns)
+                || (p.is_ot() && !self.cfg.app_layer.ot)
+            {
                 AppProto::Unknown
             } else {
                 p
@@ -1263,6 +1268,7 @@ impl ProbeCtx<'_> {
             AppProto::Dns => a.dns,
             AppProto::Http => a.http,
             AppProto::Tls => a.tls,
+            p if p.is_ot() => a.ot,
             _ => true,
         }
     }

@@ -91,6 +91,19 @@ impl AppProto {
         AppProto::ProfinetDcp,
     ];
 
+    /// One of the OT protocols (`[app_layer] ot`).
+    pub fn is_ot(self) -> bool {
+        !matches!(
+            self,
+            AppProto::Unknown
+                | AppProto::Failed
+                | AppProto::Http
+                | AppProto::Tls
+                | AppProto::Dns
+                | AppProto::Ssh
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AppProto::Unknown => "unknown",
