@@ -229,10 +229,11 @@ struct Plan {
     nic: Option<NicDrops>,
 }
 
-fn open_afpacket(iface: &str) -> anyhow::Result<Source> {
+fn open_afpacket(iface: &str, fanout_group: Option<u16>) -> anyhow::Result<Source> {
     let cfg = AfPacketConfig {
         iface: iface.to_string(),
         promiscuous: true,
+        fanout_group,
         ..AfPacketConfig::default()
     };
     let s = AfPacket::open(&cfg).with_context(|| format!("opening {iface} for capture"))?;
@@ -352,13 +353,13 @@ pub fn run(
                     Ok(p) => plans.extend(p),
                     Err(e) => {
                         tracing::warn!("capture mode auto: AF_XDP unavailable on {iface}, using AF_PACKET behind the XDP program: {e:#}");
-                        plans.push(afpacket_plan(iface, xdp_mode, &metrics)?);
+                        plans.extend(afpacket_plan(iface, xdp_mode, &metrics)?);
                     }
                 }
             }
             (CaptureMode::Auto, Some(_)) => {
                 tracing::info!("capture mode auto: {iface} carries host addresses, so packets are read with AF_PACKET (AF_XDP would take them from the host stack); the XDP program still counts, matches IOC prefixes and bypasses");
-                plans.push(afpacket_plan(iface, xdp_mode, &metrics)?);
+                plans.extend(afpacket_plan(iface, xdp_mode, &metrics)?);
             }
             (CaptureMode::Pcap, _) => {
                 let s = PcapSource::open(iface, 64, true)?;
@@ -374,7 +375,7 @@ pub fn run(
                     nic: Some(NicDrops::new(iface)),
                 });
             }
-            _ => plans.push(afpacket_plan(iface, xdp_mode, &metrics)?),
+            _ => plans.extend(afpacket_plan(iface, xdp_mode, &metrics)?),
         }
         for w in crate::capture::offload::offload_warnings(iface) {
             tracing::warn!("{w}");
@@ -529,17 +530,29 @@ fn afpacket_plan(
     iface: &str,
     xdp_mode: &str,
     metrics: &crate::metrics::Metrics,
-) -> anyhow::Result<Plan> {
-    let source = open_afpacket(iface)?;
-    tracing::info!(iface = %iface, xdp = xdp_mode, "capturing with AF_PACKET (TPACKET_V3), promiscuous");
-    metrics
-        .capture_info
-        .with_label_values(&[iface, "0", "afpacket", "", xdp_mode])
-        .set(1);
-    Ok(Plan {
-        iface: iface.to_string(),
-        queue: 0,
-        source,
-        nic: Some(NicDrops::new(iface)),
-    })
+) -> anyhow::Result<Vec<Plan>> {
+    // One socket and capture thread per rx queue (at most 8), joined in a
+    // PACKET_FANOUT group that splits flows between them; one socket when
+    // the interface has a single queue.
+    let queues = rx_queues(iface).clamp(1, 8);
+    let group = (queues > 1).then(|| {
+        let idx = crate::capture::afpacket::check_interface(iface).unwrap_or(0);
+        (std::process::id() as u16) ^ (idx as u16).rotate_left(8)
+    });
+    let mut plans = Vec::new();
+    for q in 0..queues {
+        let source = open_afpacket(iface, group)?;
+        metrics
+            .capture_info
+            .with_label_values(&[iface, &q.to_string(), "afpacket", "", xdp_mode])
+            .set(1);
+        plans.push(Plan {
+            iface: iface.to_string(),
+            queue: q,
+            source,
+            nic: (q == 0).then(|| NicDrops::new(iface)),
+        });
+    }
+    tracing::info!(iface = %iface, sockets = queues, xdp = xdp_mode, "capturing with AF_PACKET (TPACKET_V3), promiscuous");
+    Ok(plans)
 }
