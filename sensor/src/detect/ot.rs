@@ -39,6 +39,9 @@ pub struct OpMsg {
     pub l4: u8,
     pub app_proto: &'static str,
     pub pcap_cnt: u64,
+    /// Community ID of the flow and the transaction's id (EVE `tx_id`).
+    pub community_id: Option<Box<str>>,
+    pub tx_id: Option<u64>,
 }
 
 /// A flow that ended, for the inventory (who serves what).
@@ -282,9 +285,9 @@ impl Stage {
             pcap_cnt: (m.pcap_cnt != 0).then_some(m.pcap_cnt),
             ep,
             vlan: &[],
-            community_id: None,
+            community_id: m.community_id.as_deref(),
             app_proto: Some(m.app_proto),
-            tx_id: None,
+            tx_id: m.tx_id,
         }
     }
 

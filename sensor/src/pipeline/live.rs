@@ -54,6 +54,9 @@ fn live_pkt(cnt: u64, ts_ns: u64, link: LinkType) -> Pkt {
     }
 }
 
+/// Longest a partial batch waits in the capture thread on a busy link.
+const FLUSH_EVERY: Duration = Duration::from_millis(1);
+
 /// What one capture thread did.
 struct CaptureReport {
     packets: u64,
@@ -420,6 +423,7 @@ pub fn run(
                 };
                 let mut cnt = 0u64;
                 let mut last_stats = Instant::now();
+                let mut last_flush = Instant::now();
                 let link = sock.link();
                 while !stop.load(Ordering::Relaxed) {
                     let mut bytes = 0u64;
@@ -438,9 +442,15 @@ pub fn run(
                             );
                         }
                     };
-                    // Send partial batches every round: alerts do not wait
-                    // for a batch to fill on a quiet link.
-                    disp.flush_all();
+                    // Partial batches go out when the link is quiet or every
+                    // millisecond: alerts do not wait for a batch to fill,
+                    // and a busy link still hands over full batches (one
+                    // packet per hand-off would overrun the worker rings,
+                    // which hold `ring_batches` hand-offs).
+                    if got == 0 || last_flush.elapsed() >= FLUSH_EVERY {
+                        disp.flush_all();
+                        last_flush = Instant::now();
+                    }
                     rep.packets += got as u64;
                     rep.bytes += bytes;
                     metrics.capture_packets.inc_by(got as u64);

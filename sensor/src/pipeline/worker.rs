@@ -505,6 +505,8 @@ impl Worker {
                         },
                         l4: 0,
                         pcap_cnt: pkt.pcap_cnt,
+                        community_id: None,
+                        tx_id: None,
                     };
                     let _ = tx.send(crate::detect::ot::OtMsg::Op(Box::new(msg)));
                 }
@@ -965,6 +967,8 @@ impl Worker {
                         },
                         l4: key.proto,
                         pcap_cnt: ctx.pcap_cnt,
+                        community_id: Some(community(flow, key)),
+                        tx_id: Some(tx_id),
                     };
                     let _ = tx.send(crate::detect::ot::OtMsg::Op(Box::new(msg)));
                 }
