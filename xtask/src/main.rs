@@ -7,6 +7,11 @@
 //!   indicators (domains, addresses, CIDRs) for lookup-cost benchmarks.
 //! - `cargo xtask bench --pcap F [--ioc F]`: end-to-end replay throughput
 //!   with 1 and 2 workers, and Suricata's where it is installed.
+//! - `cargo xtask live-bench --pcap F [--sensor BIN] [--suricata-config Y]`:
+//!   live-capture throughput (root): per capture mode the highest
+//!   tcpreplay rate into a veth pair at which `sensor run` counts every
+//!   packet and drops none, CPU per thread, and a `--topspeed` run; the same
+//!   for Suricata in AF_PACKET mode when given a config.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -16,6 +21,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+
+mod live_bench;
 
 #[derive(Parser)]
 #[command(name = "xtask")]
@@ -56,7 +63,38 @@ enum Cmd {
         #[arg(long, value_delimiter = ',', default_value = "1,2")]
         workers: Vec<usize>,
     },
+    /// Live-capture throughput: highest zero-drop tcpreplay rate per capture mode (root).
+    #[command(long_about = LIVE_BENCH_ABOUT)]
+    LiveBench(live_bench::Opts),
 }
+
+const LIVE_BENCH_ABOUT: &str = "\
+Live-capture throughput of a built sensor binary (not built here), and of
+Suricata in AF_PACKET mode when --suricata-config is given. Needs root,
+iproute2 and tcpreplay.
+
+Every measurement point gets a fresh network namespace and veth pair (IPv6
+off on both ends): `sensor run -i <root-namespace end> --capture MODE
+--workers N --eve /dev/null` listens, `tcpreplay --pps R --timer nano`
+replays --pcap into the other end from inside the namespace, SIGTERM ends
+the sensor and its exit summary is parsed (packets, drops, drops by reason,
+CPU). A point passes when the sensor counted every packet tcpreplay sent
+and dropped none. Per target: one --topspeed run, then doubling from
+--start-pps and bisection; each point is about --point-secs of traffic and
+at least --min-packets packets (the capture is looped with --unique-ip if
+short; at most --max-point-secs).
+
+CPU per thread comes from /proc/PID/task/*/stat around the traffic; the
+machine-wide busy and softirq share shows when tcpreplay and the kernel's
+receive path, not the receiver, are the limit (all share the same cores),
+and points during which other processes used over a quarter of a core are
+marked CONTENDED. The namespace and veth pair are removed after each point,
+also on failure; pairs left by an interrupted run are removed at the next
+start.
+
+Example:
+  cargo xtask live-bench --pcap live-mix.pcap --sensor ./sensor \\
+    --suricata /opt/suricata/bin/suricata --suricata-config live-afpacket.yaml";
 
 fn main() -> Result<()> {
     match Cli::parse().cmd {
@@ -72,6 +110,7 @@ fn main() -> Result<()> {
             runs,
             workers,
         } => bench(&pcap, ioc, runs, &workers),
+        Cmd::LiveBench(o) => live_bench::run(o),
     }
 }
 
