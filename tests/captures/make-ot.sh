@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# Regenerates tests/captures/ot-{modbus,s7,iec104,opcua}.pcap: real OT
+# protocol stacks from PyPI talking between two network namespaces, recorded
+# with tcpdump. One capture per protocol; the scenarios are in ot/*.py:
+#
+#   ot-modbus.pcap  pymodbus server + client (TCP 502), unit 1:
+#                   read holding registers 0..9, write single register
+#                   address 9 (= 40010 in 1-based Modicon numbering) = 1234,
+#                   read it back, write multiple registers 20..22 = 11,22,33,
+#                   diagnostics 0x08 sub-function 0x01 restart communications
+#   ot-s7.pcap      python-snap7 (pure-Python S7 server + client, TCP 102):
+#                   COTP connect rack 0 slot 1, setup communication, read
+#                   DB1.DBB0 x16, write DB1.DBW4 = 1234, read it back,
+#                   PLC stop, PLC hot start
+#   ot-iec104.pcap  c104 server + client (TCP 2404), common address 47:
+#                   STARTDT, general interrogation (C_IC_NA_1), single
+#                   command C_SC_NA_1 IOA 20 ON as select then execute
+#   ot-opcua.pcap   asyncua server + client (TCP 4840, SecurityPolicy None,
+#                   anonymous): hello/open/session, browse Objects and
+#                   ns=2;s=Plant, read + write ns=2;s=Setpoint = 1234.5,
+#                   call method ns=2;s=Reset
+#
+#   "ot-server" (10.78.0.2)  the protocol servers
+#   "ot-client" (10.78.0.1)  the protocol clients
+#
+# The namespaces are joined by one veth pair (veth-otc <-> veth-ots); nothing
+# is routed anywhere else, so no packet leaves this machine.
+#
+# Usage (as root):  bash tests/captures/make-ot.sh [PROTO ...]
+#   PROTO: modbus s7 iec104 opcua (default: all four). Outputs go next to
+#   this script as ot-PROTO.pcap.
+# The Python stacks are installed (pinned versions, once) into a venv at
+# $OT_VENV (default /var/cache/sensor-ot-venv). Re-running is safe: stale
+# namespaces are removed first, and the namespaces and every process started
+# here are removed on exit, even on failure. Each run gives new timestamps,
+# ports, sequence numbers and OPC UA session ids / nonces; the operations
+# stay the same.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PROTOS=("$@")
+[ ${#PROTOS[@]} -gt 0 ] || PROTOS=(modbus s7 iec104 opcua)
+
+NS_C=ot-client
+NS_S=ot-server
+VETH_C=veth-otc
+VETH_S=veth-ots
+IP_C=10.78.0.1
+IP_S=10.78.0.2
+OT_VENV="${OT_VENV:-/var/cache/sensor-ot-venv}"
+PY_PKGS=(pymodbus==3.16.1 python-snap7==3.3.0 c104==2.2.1 asyncua==2.1.0)
+
+log() { printf '[make-ot] %s\n' "$*"; }
+die() { printf '[make-ot] ERROR: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (network namespaces, tcpdump)"
+
+port_of() {
+  case $1 in
+    modbus) echo 502 ;; s7) echo 102 ;; iec104) echo 2404 ;; opcua) echo 4840 ;;
+    *) die "unknown protocol '$1' (modbus, s7, iec104, opcua)" ;;
+  esac
+}
+for p in "${PROTOS[@]}"; do port_of "$p" >/dev/null; done
+
+# --- tools --------------------------------------------------------------------
+need_pkgs=()
+for pair in ip:iproute2 tcpdump:tcpdump python3:python3 ethtool:ethtool ss:iproute2; do
+  cmd=${pair%%:*} pkg=${pair#*:}
+  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ] && [ ! -x "/sbin/$cmd" ]; then
+    need_pkgs+=("$pkg")
+  fi
+done
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && [ ! -x "$OT_VENV/bin/python" ]; then
+  need_pkgs+=(python3-venv)
+fi
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  log "installing: ${need_pkgs[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+export PATH="$PATH:/usr/sbin:/sbin"
+
+if [ ! -x "$OT_VENV/bin/python" ]; then
+  log "creating venv $OT_VENV"
+  python3 -m venv "$OT_VENV"
+fi
+PY="$OT_VENV/bin/python"
+if ! "$PY" - "${PY_PKGS[@]}" <<'PYEOF' >/dev/null 2>&1
+import sys
+from importlib.metadata import version
+for spec in sys.argv[1:]:
+    name, want = spec.split("==")
+    assert version(name) == want, spec
+PYEOF
+then
+  log "installing into $OT_VENV: ${PY_PKGS[*]}"
+  "$PY" -m pip install -q --disable-pip-version-check "${PY_PKGS[@]}"
+fi
+
+# --- cleanup --------------------------------------------------------------------
+WORK="$(mktemp -d /tmp/make-ot.XXXXXX)"
+PIDS=()
+
+kill_ns_procs() {   # processes still running inside one of our namespaces
+  local ns=$1 pid
+  ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" || return 0
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do
+    kill "$pid" 2>/dev/null || true
+  done
+  sleep 0.2
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do
+    kill -9 "$pid" 2>/dev/null || true
+  done
+}
+
+del_ns() {
+  local ns=$1
+  if ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns"; then
+    kill_ns_procs "$ns"
+    ip netns del "$ns" 2>/dev/null || true
+  fi
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  del_ns "$NS_C"    # also SIGKILLs whatever still runs inside
+  del_ns "$NS_S"
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  rm -rf "$WORK"
+  if [ $rc -eq 0 ]; then log "cleaned up namespaces $NS_C/$NS_S"; else log "failed (rc=$rc); namespaces removed"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+inc() { ip netns exec "$NS_C" "$@"; }
+ins() { ip netns exec "$NS_S" "$@"; }
+
+wait_port() {   # port: wait until something listens on TCP in the server ns
+  local port=$1 i
+  for i in $(seq 1 100); do
+    if ins ss -Hlnt "sport = :$port" | grep -q .; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# --- namespaces -----------------------------------------------------------------
+log "removing stale namespaces (if any)"
+del_ns "$NS_C"
+del_ns "$NS_S"
+
+log "creating namespaces $NS_C ($IP_C) and $NS_S ($IP_S) joined by $VETH_C <-> $VETH_S"
+ip netns add "$NS_C"
+ip netns add "$NS_S"
+for ns in "$NS_C" "$NS_S"; do
+  # IPv4 only: no router solicitations / MLD / ND noise in the captures.
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip netns exec "$ns" ip link set lo up
+done
+ip link add "$VETH_C" netns "$NS_C" type veth peer name "$VETH_S" netns "$NS_S"
+inc ip link set "$VETH_C" address 02:00:0a:4e:00:01
+ins ip link set "$VETH_S" address 02:00:0a:4e:00:02
+inc ip addr add "$IP_C/24" dev "$VETH_C"
+ins ip addr add "$IP_S/24" dev "$VETH_S"
+# No offloads: tcpdump sees every segment as it is on the wire (<= MTU).
+for pair in "$NS_C:$VETH_C" "$NS_S:$VETH_S"; do
+  ns=${pair%%:*} dev=${pair#*:}
+  ip netns exec "$ns" ethtool -K "$dev" gro off tso off gso off >/dev/null 2>&1 \
+    || log "ethtool -K $dev: some offloads could not be changed (continuing)"
+done
+inc ip link set "$VETH_C" up
+ins ip link set "$VETH_S" up
+# Resolve each other's MAC now, so no ARP exchange lands mid-capture.
+inc ping -c1 -W2 "$IP_S" >/dev/null 2>&1 || true
+
+# --- one protocol ---------------------------------------------------------------
+record() {   # proto: server up, tcpdump on, client scenario, tcpdump off, server down
+  local proto=$1 port script out srv_pid td_pid rc
+  port=$(port_of "$proto")
+  script="$HERE/ot/$proto.py"
+  out="$HERE/ot-$proto.pcap"
+  log "== $proto (TCP $port): $script"
+
+  # Background jobs are started with a plain `ip netns exec` (no shell
+  # function) so that $! is the process itself.
+  ip netns exec "$NS_S" "$PY" -u "$script" server "$IP_S" >"$WORK/$proto-server.log" 2>&1 &
+  srv_pid=$!
+  PIDS+=("$srv_pid")
+  wait_port "$port" || die "$proto server not listening on $port: $(tail -n 20 "$WORK/$proto-server.log")"
+
+  ip netns exec "$NS_S" tcpdump -i "$VETH_S" -s 0 -U -n -Z root -w "$WORK/$proto.pcap" \
+    "tcp port $port" 2>"$WORK/$proto-tcpdump.log" &
+  td_pid=$!
+  PIDS+=("$td_pid")
+  for _ in $(seq 1 50); do
+    grep -q "listening on" "$WORK/$proto-tcpdump.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  grep -q "listening on" "$WORK/$proto-tcpdump.log" || die "tcpdump did not start: $(cat "$WORK/$proto-tcpdump.log")"
+  sleep 0.3
+
+  rc=0
+  inc timeout 60 "$PY" -u "$script" client "$IP_S" >"$WORK/$proto-client.log" 2>&1 || rc=$?
+  sed 's/^/[make-ot]   client: /' "$WORK/$proto-client.log"
+  sleep 1
+  # SIGTERM, not SIGINT: background jobs of a non-interactive shell ignore
+  # SIGINT. tcpdump flushes and prints its counters on SIGTERM as well.
+  kill -TERM "$td_pid" 2>/dev/null || true
+  wait "$td_pid" 2>/dev/null || true
+  kill -TERM "$srv_pid" 2>/dev/null || true
+  wait "$srv_pid" 2>/dev/null || true
+  grep -v '^\s*$' "$WORK/$proto-server.log" | grep -iv warning | head -n 10 | sed 's/^/[make-ot]   server: /' || true
+  tail -n 3 "$WORK/$proto-tcpdump.log" | sed 's/^/[make-ot]   tcpdump: /'
+  if [ "$rc" -ne 0 ]; then
+    log "$proto client failed (rc=$rc); capture discarded"
+    return 1
+  fi
+  [ -s "$WORK/$proto.pcap" ] || die "$proto: empty capture"
+
+  # (errexit is off inside `if record ...`: check each step)
+  cp "$WORK/$proto.pcap" "$out.tmp" && chmod 0644 "$out.tmp" && mv -f "$out.tmp" "$out" \
+    || die "$proto: could not write $out"
+  log "wrote $out: $(tcpdump -r "$out" -n 2>/dev/null | wc -l) packets, $(stat -c %s "$out") bytes"
+}
+
+# c104 2.2.1's client now and then never sends the execute after a select
+# confirmation that arrives very quickly (select act/actcon, then nothing):
+# a failed attempt is discarded and the protocol recorded again from scratch.
+for p in "${PROTOS[@]}"; do
+  ok=0
+  for attempt in 1 2 3; do
+    if record "$p"; then ok=1; break; fi
+    log "$p: attempt $attempt failed"
+  done
+  [ "$ok" -eq 1 ] || die "$p: every attempt failed; capture not written"
+done
