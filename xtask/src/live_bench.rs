@@ -617,7 +617,10 @@ impl Env<'_> {
         let mut cmd = Command::new(self.sensor);
         cmd.args(["run", "-i", &v.here, "--capture", mode.name(), "--workers"])
             .arg(self.o.workers.to_string())
-            .args(["--eve", "/dev/null", "--metrics-addr", "127.0.0.1:0"]);
+            .args(["--eve", "/dev/null", "--metrics-addr", "127.0.0.1:0"])
+            // Live runs keep their asset inventory in the log directory.
+            .arg("--log-dir")
+            .arg(self.tmp);
         for f in &self.o.ioc {
             cmd.arg("--ioc").arg(f);
         }
