@@ -263,6 +263,56 @@ pub fn check_interface(iface: &str) -> Result<u32, AfPacketError> {
     Ok(ifindex)
 }
 
+/// Puts `iface` in promiscuous mode for as long as the returned descriptor
+/// is open (the kernel counts the membership and drops it on close, so a
+/// crash leaves the interface as it was). For capture mechanisms that do
+/// not go through an AF_PACKET ring (AF_XDP): without it a NIC on a span
+/// port discards the frames addressed to other stations.
+pub fn promiscuous_guard(iface: &str) -> Result<std::os::fd::OwnedFd, AfPacketError> {
+    use std::os::fd::FromRawFd;
+    let ifindex = check_interface(iface)?;
+    // SAFETY: plain syscall; protocol 0 receives nothing.
+    let s = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+    if s < 0 {
+        let e = io::Error::last_os_error();
+        return Err(if is_perm(&e) {
+            AfPacketError::Permission {
+                iface: iface.to_string(),
+                what: "enable promiscuous mode",
+                needs: "CAP_NET_RAW",
+            }
+        } else {
+            AfPacketError::Socket {
+                iface: iface.to_string(),
+                step: "socket",
+                source: e,
+            }
+        });
+    }
+    // SAFETY: `s` is a fresh descriptor we own.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(s) };
+    // SAFETY: zeroed plain-data struct.
+    let mut mr: libc::packet_mreq = unsafe { std::mem::zeroed() };
+    mr.mr_ifindex = ifindex as i32;
+    mr.mr_type = libc::PACKET_MR_PROMISC as u16;
+    setsockopt(s, libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mr).map_err(|e| {
+        if is_perm(&e) {
+            AfPacketError::Permission {
+                iface: iface.to_string(),
+                what: "enable promiscuous mode",
+                needs: "CAP_NET_RAW",
+            }
+        } else {
+            AfPacketError::Socket {
+                iface: iface.to_string(),
+                step: "PACKET_ADD_MEMBERSHIP(PACKET_MR_PROMISC)",
+                source: e,
+            }
+        }
+    })?;
+    Ok(fd)
+}
+
 impl AfPacket {
     pub fn open(cfg: &AfPacketConfig) -> Result<AfPacket, AfPacketError> {
         let iface = cfg.iface.clone();

@@ -301,6 +301,12 @@ pub fn run(
     }
     let metrics = spec.metrics.clone();
     let mut plans: Vec<Plan> = Vec::new();
+    // Promiscuous mode for every mechanism (AF_PACKET and libpcap ask for
+    // it themselves; AF_XDP does not): held until the run ends.
+    let mut _promisc = Vec::new();
+    for iface in ifaces {
+        _promisc.push(crate::capture::afpacket::promiscuous_guard(iface)?);
+    }
     let run = start(&spec)?;
     // The kernel fast path: required in xdp mode, best effort in auto mode.
     let kernel = match mode {
