@@ -340,13 +340,10 @@ fn state_file(
 fn assets_cmd(a: AssetsArgs) -> Result<u8, Failure> {
     let path = state_file(a.config.as_deref(), a.file, "assets")?;
     let inv = sensor::assets::Inventory::load(&path, Default::default())
-        .map_err(|e| bad_input(anyhow::anyhow!(e)))?;
+        .map_err(|e| bad_input(anyhow::anyhow!("{e}")))?;
     let stdout = std::io::stdout();
     let r = match a.format {
-        AssetFormat::Table => {
-            print!("{}", inv.table());
-            Ok(())
-        }
+        AssetFormat::Table => return write_stdout(&inv.table()).map(|()| 0),
         AssetFormat::Json => inv.export_json(stdout.lock()),
         AssetFormat::Csv => inv.export_csv(stdout.lock()),
     };
@@ -357,46 +354,64 @@ fn assets_cmd(a: AssetsArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
+/// Print to standard output; a closed pipe (`| head`) is not an error.
+fn write_stdout(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure {
+            code: exit::RUNTIME,
+            err: anyhow::Error::new(e).context("writing to standard output"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn baseline_cmd(b: BaselineCmd) -> Result<u8, Failure> {
     use rules::baseline::{Baseline, BaselineConfig};
     let load = |p: &Path| {
-        Baseline::load(p, BaselineConfig::default()).map_err(|e| bad_input(anyhow::anyhow!(e)))
+        Baseline::load(p, BaselineConfig::default()).map_err(|e| bad_input(anyhow::anyhow!("{e}")))
     };
     match b {
         BaselineCmd::List { file, config } => {
             let bl = load(&state_file(config.as_deref(), file, "baseline")?)?;
-            println!("# entries (client server proto function unit count)");
+            use std::fmt::Write as _;
+            let dash = |v: Option<u32>| v.map_or("-".into(), |u| u.to_string());
+            let mut out = String::from("# entries (client server proto function unit count)\n");
             for e in bl.list() {
-                println!(
+                let _ = writeln!(
+                    out,
                     "{} {} {} {} {} {}",
                     e.client,
                     e.server,
                     e.proto,
                     e.function,
-                    e.unit.map_or("-".into(), |u| u.to_string()),
+                    dash(e.unit),
                     e.count
                 );
             }
-            println!("# value ranges (server proto function unit address min max)");
+            out.push_str("# value ranges (server proto function unit address min max)\n");
             for r in bl.list_ranges() {
-                println!(
+                let _ = writeln!(
+                    out,
                     "{} {} {} {} {} {} {}",
                     r.server,
                     r.proto,
                     r.function,
-                    r.unit.map_or("-".into(), |u| u.to_string()),
-                    r.address.map_or("-".into(), |a| a.to_string()),
+                    dash(r.unit),
+                    dash(r.address),
                     r.min,
                     r.max
                 );
             }
-            println!("# pending deviations");
+            out.push_str("# pending deviations\n");
             for p in bl.pending() {
-                println!(
+                let _ = writeln!(
+                    out,
                     "{}",
                     serde_json::to_string(&p.deviation).unwrap_or_default()
                 );
             }
+            write_stdout(&out)?;
             Ok(0)
         }
         BaselineCmd::Diff {
@@ -422,7 +437,8 @@ fn baseline_cmd(b: BaselineCmd) -> Result<u8, Failure> {
                 client.is_none_or(|c| d.client == c)
                     && proto.as_deref().is_none_or(|p| d.proto == p)
             });
-            bl.save(&path).map_err(|e| bad_input(anyhow::anyhow!(e)))?;
+            bl.save(&path)
+                .map_err(|e| bad_input(anyhow::anyhow!("{e}")))?;
             println!("{}", serde_json::to_string(&rep).unwrap_or_default());
             Ok(0)
         }
@@ -551,7 +567,7 @@ fn prepare(c: &CommonArgs, live: bool, progress: bool) -> Result<RunSpec, Failur
     let eve = EveTarget::resolve(&cfg.output.eve, &cfg.output.log_dir);
     let workers = cfg.workers();
     let ot = sensor::detect::ot::init(&cfg, &c.rules_dirs, live)
-        .map_err(|e| bad_input(anyhow::anyhow!(e)))?;
+        .map_err(|e| bad_input(anyhow::anyhow!("{e}")))?;
     tracing::info!(rules = ot.rules.len(), "behaviour rules loaded");
     Ok(RunSpec {
         ot: std::sync::Mutex::new(Some(ot)),
