@@ -5,7 +5,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("packs");
+    // The directory is read from the environment when the script runs, not
+    // baked in with `env!` when it is compiled: cargo reuses a compiled build
+    // script for a checkout at another path (its fingerprint is relative to
+    // the workspace), and a baked-in path then points at the old checkout.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest).join("packs");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files = Vec::new();
     if let Ok(packs) = std::fs::read_dir(&dir) {
@@ -27,6 +32,11 @@ fn main() {
         }
     }
     files.sort();
+    assert!(
+        !files.is_empty(),
+        "no rule pack files under {}: the shipped packs must be built in",
+        dir.display()
+    );
     let mut out = String::from("/// (pack, file name, text) of every shipped rule file.\npub const BUILTIN: &[(&str, &str, &str)] = &[\n");
     for f in &files {
         let pack = f

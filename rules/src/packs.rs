@@ -16,3 +16,30 @@ pub fn names() -> Vec<&'static str> {
 pub fn source_name(pack: &str, file: &str) -> String {
     format!("pack:{pack}/{file}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::behaviour::RuleSet;
+
+    /// The shipped packs are in the crate and all of them load: an empty
+    /// list here once came from a build script that read a stale checkout.
+    #[test]
+    fn shipped_packs_are_built_in_and_load() {
+        let files: Vec<&str> = BUILTIN.iter().map(|(_, f, _)| *f).collect();
+        assert!(files.contains(&"modbus.yaml"), "{files:?}");
+        assert!(files.contains(&"s7.yaml"), "{files:?}");
+        assert_eq!(names(), vec!["ot"]);
+        let mut b = RuleSet::builder();
+        for (pack, file, text) in BUILTIN {
+            b.add_source(&source_name(pack, file), text);
+        }
+        let vars = ["SCADA_HOSTS", "HMI_HOSTS", "ENGINEERING_WS", "OT_NET"]
+            .iter()
+            .map(|v| (v.to_string(), Vec::new()))
+            .collect();
+        b.vars(vars);
+        let set = b.build().unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(set.len() >= 90, "{} rules", set.len());
+    }
+}

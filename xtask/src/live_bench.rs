@@ -290,7 +290,7 @@ pub fn run(o: Opts) -> Result<()> {
     let sensor = match &o.sensor {
         Some(p) => p.clone(),
         None => {
-            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let root = super::repo_root();
             std::env::var("CARGO_TARGET_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|_| root.join("target"))

@@ -319,8 +319,18 @@ fn run_sensor(bin: &Path, pcap: &Path, ioc: &Path, workers: usize) -> Result<(f6
     Ok((secs, err))
 }
 
+/// The repository root: from `cargo run`'s `CARGO_MANIFEST_DIR` when set,
+/// the compile-time one otherwise (a reused binary may come from another
+/// checkout).
+pub(crate) fn repo_root() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("..")
+}
+
 fn bench(pcap: &Path, ioc: Option<PathBuf>, runs: usize, workers: &[usize]) -> Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = repo_root();
     let status = Command::new("cargo")
         .current_dir(&root)
         .args(["build", "--release", "-p", "sensor"])
