@@ -297,7 +297,7 @@ pub fn text(v: &[u8], max: usize) -> String {
             for chunk in v.utf8_chunks() {
                 s.push_str(chunk.valid());
                 for b in chunk.invalid() {
-                    let _ = write!(s, "\\x{b:02x}");
+                    crate::proto::common::push_x(&mut s, *b);
                 }
             }
             s

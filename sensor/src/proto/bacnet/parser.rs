@@ -583,7 +583,7 @@ pub fn char_string(d: &[u8]) -> String {
             if (0x20..0x7f).contains(&c) {
                 o.push(c as char);
             } else {
-                o.push_str(&format!("\\x{c:02x}"));
+                crate::proto::common::push_x(&mut o, c);
             }
         }
         o

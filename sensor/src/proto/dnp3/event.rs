@@ -338,20 +338,7 @@ impl Serialize for ValLog<'_> {
 /// Text as Suricata logs bytes: valid UTF-8 as is, otherwise ASCII kept
 /// and other octets as `\xNN`.
 pub fn text(b: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(b) {
-        Ok(s) => std::borrow::Cow::Borrowed(s),
-        Err(_) => {
-            let mut o = String::with_capacity(b.len() * 2);
-            for &c in b {
-                if c < 0x80 {
-                    o.push(char::from(c));
-                } else {
-                    o.push_str(&format!("\\x{c:02x}"));
-                }
-            }
-            std::borrow::Cow::Owned(o)
-        }
-    }
+    crate::proto::common::bytes_text(b)
 }
 
 /// Standard base64 with padding.

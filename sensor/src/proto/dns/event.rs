@@ -99,20 +99,7 @@ pub fn rcode_name(rcode: u8) -> String {
 /// Bytes to a JSON string the way Suricata does: valid UTF-8 as is,
 /// otherwise ASCII bytes kept and bytes >= 0x80 written as `\xNN`.
 pub fn bytes_to_string(b: &[u8]) -> String {
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_string(),
-        Err(_) => {
-            let mut out = String::with_capacity(b.len() * 2);
-            for &c in b {
-                if c < 0x80 {
-                    out.push(c as char);
-                } else {
-                    out.push_str(&format!("\\x{c:02x}"));
-                }
-            }
-            out
-        }
-    }
+    crate::proto::common::bytes_text(b).into_owned()
 }
 
 /// IPv4 dotted quad; IPv6 as eight uncompressed 4-digit hex groups

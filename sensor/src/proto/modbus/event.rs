@@ -148,21 +148,8 @@ impl ModbusMessage {
 
 /// Bytes as Suricata's `set_string_from_bytes` prints them: the text when
 /// it is UTF-8, else ASCII kept and every other byte as `\xNN`.
-pub fn bytes_string(b: &[u8]) -> String {
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_owned(),
-        Err(_) => {
-            let mut s = String::with_capacity(b.len() * 2);
-            for &c in b {
-                if c < 0x80 {
-                    s.push(char::from(c));
-                } else {
-                    s.push_str(&format!("\\x{c:02x}"));
-                }
-            }
-            s
-        }
-    }
+pub fn bytes_string(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    crate::proto::common::bytes_text(b)
 }
 
 /// `{"raw":..,"code":"..","data":".."}` objects.
