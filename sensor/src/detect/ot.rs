@@ -3,7 +3,7 @@
 //! behaviour-rule thresholds, distinct counts and sequences by host, the
 //! learned baseline, the asset inventory — is counted in one place.
 //!
-//! Workers send [`OtMsg`]s over a bounded channel; the stage writes EVE
+//! Workers send [`OtMsg`]s over a bounded channel, one batch per packet batch; the stage writes EVE
 //! `alert` records (behaviour rules, baseline deviations) and `asset`
 //! records to the writer, and keeps the baseline and inventory files up to
 //! date (written atomically every minute and at the end).
@@ -110,7 +110,7 @@ pub struct OtReport {
 pub const SID_BASELINE: u32 = 9_290_000;
 
 /// Start the stage; it runs until every sender of `rx` is gone.
-pub fn spawn(setup: OtSetup, rx: Receiver<OtMsg>) -> std::io::Result<JoinHandle<OtReport>> {
+pub fn spawn(setup: OtSetup, rx: Receiver<Vec<OtMsg>>) -> std::io::Result<JoinHandle<OtReport>> {
     std::thread::Builder::new()
         .name("ot-detect".into())
         .spawn(move || {
@@ -154,11 +154,11 @@ impl Stage {
         }
     }
 
-    fn run(mut self, rx: Receiver<OtMsg>) -> OtReport {
+    fn run(mut self, rx: Receiver<Vec<OtMsg>>) -> OtReport {
         if self.ordered {
             let mut held: Vec<OtMsg> = Vec::new();
-            for m in rx.iter() {
-                held.push(m);
+            for batch in rx.iter() {
+                held.extend(batch);
                 if held.len() >= ORDERED_MAX {
                     // Stable: messages of one flow keep their order.
                     held.sort_by_key(OtMsg::order_key);
@@ -184,10 +184,9 @@ impl Stage {
         }
         loop {
             match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(m) => {
-                    self.handle(m);
-                    // Drain what is queued before flushing.
-                    while let Ok(m) = rx.try_recv() {
+                Ok(batch) => {
+                    // This batch and what is queued behind it, then flush.
+                    for m in batch.into_iter().chain(rx.try_iter().flatten()) {
                         self.handle(m);
                         if self.buf.len() > 256 * 1024 {
                             self.flush();

@@ -240,7 +240,8 @@ fn start(spec: &RunSpec) -> anyhow::Result<Running> {
     let init = spec.ot.lock().ok().and_then(|mut g| g.take());
     let (ot_tx, ot) = match init {
         Some(init) => {
-            let (tx, rx) = crossbeam_channel::bounded(65_536);
+            // Batches of messages, one per worker batch.
+            let (tx, rx) = crossbeam_channel::bounded(1024);
             let h = crate::detect::ot::spawn(
                 crate::detect::ot::OtSetup {
                     rules: init.rules,

@@ -156,7 +156,7 @@ pub struct WorkerSetup {
     /// one; a send to a closed channel is ignored).
     pub bypass: Option<Sender<crate::capture::xdp::FlowKey>>,
     /// The OT detection stage (behaviour rules, baseline, assets).
-    pub ot: Option<Sender<crate::detect::ot::OtMsg>>,
+    pub ot: Option<Sender<Vec<crate::detect::ot::OtMsg>>>,
 }
 
 /// Serialise either an event or an anomaly through one code path.
@@ -172,7 +172,11 @@ mod erased {
 }
 
 pub struct Worker {
-    ot: Option<Sender<crate::detect::ot::OtMsg>>,
+    ot: Option<Sender<Vec<crate::detect::ot::OtMsg>>>,
+    /// OT messages of the current batch, sent to the OT stage in one go
+    /// after it (one channel operation per batch, not per operation: the
+    /// stage's receive wake-ups and spinning cost more than its work).
+    ot_out: Vec<crate::detect::ot::OtMsg>,
     goose: proto::goose::GooseTracker,
     dcp: proto::profinet_dcp::DcpCounters,
     bypass: Option<Sender<crate::capture::xdp::FlowKey>>,
@@ -266,6 +270,7 @@ impl Worker {
             dcp: proto::profinet_dcp::DcpCounters::default(),
             bypass: s.bypass,
             ot: s.ot,
+            ot_out: Vec::new(),
             cfg: s.cfg,
         }
     }
@@ -297,6 +302,7 @@ impl Worker {
             self.process(p, data);
         }
         self.maybe_sweep();
+        self.flush_ot();
         self.flush_metrics();
         // A tick means the link is quiet: records go out now rather than
         // when the buffer fills.
@@ -321,8 +327,20 @@ impl Worker {
                 };
             self.end_flow(k, f, reason);
         }
+        self.flush_ot();
         self.flush_metrics();
         self.flush_eve();
+    }
+
+    fn flush_ot(&mut self) {
+        if self.ot_out.is_empty() {
+            return;
+        }
+        let msgs = std::mem::replace(&mut self.ot_out, Vec::with_capacity(64));
+        if let Some(tx) = &self.ot {
+            // Blocks when the stage is behind; fails only once it is gone.
+            let _ = tx.send(msgs);
+        }
     }
 
     fn flush_eve(&mut self) {
@@ -489,7 +507,7 @@ impl Worker {
             bump(&mut self.local.app_events, proto.as_str());
             if let Some(op) = ev.op() {
                 bump(&mut self.local.ot_ops, (op.proto, op.class.as_str()));
-                if let Some(tx) = &self.ot {
+                if self.ot.is_some() {
                     let msg = crate::detect::ot::OpMsg {
                         app_proto: op.proto,
                         op,
@@ -508,7 +526,8 @@ impl Worker {
                         community_id: None,
                         tx_id: None,
                     };
-                    let _ = tx.send(crate::detect::ot::OtMsg::Op(Box::new(msg)));
+                    self.ot_out
+                        .push(crate::detect::ot::OtMsg::Op(Box::new(msg)));
                 }
             }
             let mut anomaly = None;
@@ -945,7 +964,7 @@ impl Worker {
         if let AppEvent::Ot(o) = ev {
             if let Some(op) = o.op() {
                 bump(&mut self.local.ot_ops, (op.proto, op.class.as_str()));
-                if let Some(tx) = &self.ot {
+                if self.ot.is_some() {
                     let c = packet_endpoints(key, flow, true);
                     let (src, dst, sport, dport) = if op.response_only {
                         (c.dst, c.src, c.dport, c.sport)
@@ -970,7 +989,8 @@ impl Worker {
                         community_id: Some(community(flow, key)),
                         tx_id: Some(tx_id),
                     };
-                    let _ = tx.send(crate::detect::ot::OtMsg::Op(Box::new(msg)));
+                    self.ot_out
+                        .push(crate::detect::ot::OtMsg::Op(Box::new(msg)));
                 }
             }
         }
@@ -1127,10 +1147,10 @@ impl Worker {
             self.events = events;
             self.events.clear();
         }
-        if let Some(tx) = &self.ot {
+        if self.ot.is_some() {
             if !matches!(flow.app_proto, AppProto::Unknown | AppProto::Failed) {
                 let c = packet_endpoints(&key, &flow, true);
-                let _ = tx.send(crate::detect::ot::OtMsg::Flow(Box::new(
+                self.ot_out.push(crate::detect::ot::OtMsg::Flow(Box::new(
                     crate::detect::ot::FlowMsg {
                         ts_ns: flow.last_ns,
                         flow_id: flow.flow_id,
