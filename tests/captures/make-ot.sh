@@ -38,8 +38,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ALL=(modbus s7 iec104 opcua modbus-scan modbus-writes umas iec104-attack)
 PROTOS=("$@")
-[ ${#PROTOS[@]} -gt 0 ] || PROTOS=(modbus s7 iec104 opcua)
+[ ${#PROTOS[@]} -gt 0 ] || PROTOS=("${ALL[@]}")
 
 NS_C=ot-client
 NS_S=ot-server
@@ -48,20 +49,30 @@ VETH_S=veth-ots
 IP_C=10.78.0.1
 IP_S=10.78.0.2
 OT_VENV="${OT_VENV:-/var/cache/sensor-ot-venv}"
-PY_PKGS=(pymodbus==3.16.1 python-snap7==3.3.0 c104==2.2.1 asyncua==2.1.0)
+PY_PKGS=(pymodbus==3.16.1 python-snap7==3.3.0 c104==2.2.1 asyncua==2.1.0
+         scapy==2.8.0 cpppo==5.2.5 pycomm3==1.2.16 bacpypes3==0.0.110)
 
 log() { printf '[make-ot] %s\n' "$*"; }
 die() { printf '[make-ot] ERROR: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (network namespaces, tcpdump)"
 
-port_of() {
+# scenario -> "script server filter": server is tcp:PORT / udp:PORT (wait
+# until the server script listens there) or none (layer-2 scenarios: the
+# client sends raw frames); filter is tcpdump's.
+spec_of() {
   case $1 in
-    modbus) echo 502 ;; s7) echo 102 ;; iec104) echo 2404 ;; opcua) echo 4840 ;;
-    *) die "unknown protocol '$1' (modbus, s7, iec104, opcua)" ;;
+    modbus)        echo "modbus.py tcp:502 tcp port 502" ;;
+    s7)            echo "s7.py tcp:102 tcp port 102" ;;
+    iec104)        echo "iec104.py tcp:2404 tcp port 2404" ;;
+    opcua)         echo "opcua.py tcp:4840 tcp port 4840" ;;
+    modbus-scan|modbus-writes|umas)
+                   echo "modbus_attack.py tcp:502 tcp port 502" ;;
+    iec104-attack) echo "iec104_attack.py tcp:2404 tcp port 2404" ;;
+    *) die "unknown scenario '$1' (${ALL[*]})" ;;
   esac
 }
-for p in "${PROTOS[@]}"; do port_of "$p" >/dev/null; done
+for p in "${PROTOS[@]}"; do spec_of "$p" >/dev/null; done
 
 # --- tools --------------------------------------------------------------------
 need_pkgs=()
@@ -138,10 +149,11 @@ trap 'exit 130' INT TERM
 inc() { ip netns exec "$NS_C" "$@"; }
 ins() { ip netns exec "$NS_S" "$@"; }
 
-wait_port() {   # port: wait until something listens on TCP in the server ns
-  local port=$1 i
+wait_port() {   # tcp|udp port: wait until something listens there in the server ns
+  local l4=$1 port=$2 i flag=-Hlnt
+  [ "$l4" = udp ] && flag=-Hlnu
   for i in $(seq 1 100); do
-    if ins ss -Hlnt "sport = :$port" | grep -q .; then return 0; fi
+    if ins ss $flag "sport = :$port" | grep -q .; then return 0; fi
     sleep 0.1
   done
   return 1
@@ -165,6 +177,8 @@ inc ip link set "$VETH_C" address 02:00:0a:4e:00:01
 ins ip link set "$VETH_S" address 02:00:0a:4e:00:02
 inc ip addr add "$IP_C/24" dev "$VETH_C"
 ins ip addr add "$IP_S/24" dev "$VETH_S"
+# Sweep targets: 20 more "devices" (10.78.0.10-29) on the server side.
+for i in $(seq 10 29); do ins ip addr add "10.78.0.$i/24" dev "$VETH_S"; done
 # No offloads: tcpdump sees every segment as it is on the wire (<= MTU).
 for pair in "$NS_C:$VETH_C" "$NS_S:$VETH_S"; do
   ns=${pair%%:*} dev=${pair#*:}
@@ -177,22 +191,29 @@ ins ip link set "$VETH_S" up
 inc ping -c1 -W2 "$IP_S" >/dev/null 2>&1 || true
 
 # --- one protocol ---------------------------------------------------------------
-record() {   # proto: server up, tcpdump on, client scenario, tcpdump off, server down
-  local proto=$1 port script out srv_pid td_pid rc
-  port=$(port_of "$proto")
-  script="$HERE/ot/$proto.py"
+record() {   # scenario: server up, tcpdump on, client, tcpdump off, server down
+  local proto=$1 spec script srv filter out srv_pid="" td_pid rc
+  spec=$(spec_of "$proto")
+  read -r script srv filter <<<"$spec"
+  script="$HERE/ot/$script"
   out="$HERE/ot-$proto.pcap"
-  log "== $proto (TCP $port): $script"
+  log "== $proto ($srv; $filter): $script"
 
   # Background jobs are started with a plain `ip netns exec` (no shell
   # function) so that $! is the process itself.
-  ip netns exec "$NS_S" "$PY" -u "$script" server "$IP_S" >"$WORK/$proto-server.log" 2>&1 &
-  srv_pid=$!
-  PIDS+=("$srv_pid")
-  wait_port "$port" || die "$proto server not listening on $port: $(tail -n 20 "$WORK/$proto-server.log")"
+  if [ "$srv" != none ]; then
+    ip netns exec "$NS_S" "$PY" -u "$script" server "$IP_S" "$proto" >"$WORK/$proto-server.log" 2>&1 &
+    srv_pid=$!
+    PIDS+=("$srv_pid")
+    wait_port "${srv%%:*}" "${srv#*:}" \
+      || die "$proto server not listening on $srv: $(tail -n 20 "$WORK/$proto-server.log")"
+  else
+    : >"$WORK/$proto-server.log"
+  fi
 
+  # shellcheck disable=SC2086  # the filter is several words
   ip netns exec "$NS_S" tcpdump -i "$VETH_S" -s 0 -U -n -Z root -w "$WORK/$proto.pcap" \
-    "tcp port $port" 2>"$WORK/$proto-tcpdump.log" &
+    $filter 2>"$WORK/$proto-tcpdump.log" &
   td_pid=$!
   PIDS+=("$td_pid")
   for _ in $(seq 1 50); do
@@ -203,15 +224,17 @@ record() {   # proto: server up, tcpdump on, client scenario, tcpdump off, serve
   sleep 0.3
 
   rc=0
-  inc timeout 60 "$PY" -u "$script" client "$IP_S" >"$WORK/$proto-client.log" 2>&1 || rc=$?
+  inc timeout 90 "$PY" -u "$script" client "$IP_S" "$proto" >"$WORK/$proto-client.log" 2>&1 || rc=$?
   sed 's/^/[make-ot]   client: /' "$WORK/$proto-client.log"
   sleep 1
   # SIGTERM, not SIGINT: background jobs of a non-interactive shell ignore
   # SIGINT. tcpdump flushes and prints its counters on SIGTERM as well.
   kill -TERM "$td_pid" 2>/dev/null || true
   wait "$td_pid" 2>/dev/null || true
-  kill -TERM "$srv_pid" 2>/dev/null || true
-  wait "$srv_pid" 2>/dev/null || true
+  if [ -n "$srv_pid" ]; then
+    kill -TERM "$srv_pid" 2>/dev/null || true
+    wait "$srv_pid" 2>/dev/null || true
+  fi
   grep -v '^\s*$' "$WORK/$proto-server.log" | grep -iv warning | head -n 10 | sed 's/^/[make-ot]   server: /' || true
   tail -n 3 "$WORK/$proto-tcpdump.log" | sed 's/^/[make-ot]   tcpdump: /'
   if [ "$rc" -ne 0 ]; then
