@@ -38,7 +38,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ALL=(modbus s7 iec104 opcua modbus-scan modbus-writes umas iec104-attack)
+ALL=(modbus s7 iec104 opcua modbus-scan modbus-writes umas iec104-attack dcp goose)
 PROTOS=("$@")
 [ ${#PROTOS[@]} -gt 0 ] || PROTOS=("${ALL[@]}")
 
@@ -58,8 +58,9 @@ die() { printf '[make-ot] ERROR: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run as root (network namespaces, tcpdump)"
 
 # scenario -> "script server filter": server is tcp:PORT / udp:PORT (wait
-# until the server script listens there) or none (layer-2 scenarios: the
-# client sends raw frames); filter is tcpdump's.
+# until the server script listens there), ready (wait until it prints
+# "ready": layer-2 responders) or none (the client only sends raw frames);
+# filter is tcpdump's.
 spec_of() {
   case $1 in
     modbus)        echo "modbus.py tcp:502 tcp port 502" ;;
@@ -69,6 +70,8 @@ spec_of() {
     modbus-scan|modbus-writes|umas)
                    echo "modbus_attack.py tcp:502 tcp port 502" ;;
     iec104-attack) echo "iec104_attack.py tcp:2404 tcp port 2404" ;;
+    dcp)           echo "dcp.py ready ether proto 0x8892" ;;
+    goose)         echo "goose.py none ether proto 0x88b8" ;;
     *) die "unknown scenario '$1' (${ALL[*]})" ;;
   esac
 }
@@ -205,8 +208,17 @@ record() {   # scenario: server up, tcpdump on, client, tcpdump off, server down
     ip netns exec "$NS_S" "$PY" -u "$script" server "$IP_S" "$proto" >"$WORK/$proto-server.log" 2>&1 &
     srv_pid=$!
     PIDS+=("$srv_pid")
-    wait_port "${srv%%:*}" "${srv#*:}" \
-      || die "$proto server not listening on $srv: $(tail -n 20 "$WORK/$proto-server.log")"
+    if [ "$srv" = ready ]; then
+      for _ in $(seq 1 100); do
+        grep -qx ready "$WORK/$proto-server.log" && break
+        sleep 0.1
+      done
+      grep -qx ready "$WORK/$proto-server.log" \
+        || die "$proto server not ready: $(tail -n 20 "$WORK/$proto-server.log")"
+    else
+      wait_port "${srv%%:*}" "${srv#*:}" \
+        || die "$proto server not listening on $srv: $(tail -n 20 "$WORK/$proto-server.log")"
+    fi
   else
     : >"$WORK/$proto-server.log"
   fi
