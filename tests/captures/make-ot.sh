@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates tests/captures/ot-{modbus,s7,iec104,opcua}.pcap: real OT
-# protocol stacks from PyPI talking between two network namespaces, recorded
-# with tcpdump. One capture per protocol; the scenarios are in ot/*.py:
+# Regenerates tests/captures/ot-SCENARIO.pcap: real OT protocol stacks from
+# PyPI (or, where PyPI has no usable stack, scapy / plain Python sockets
+# speaking the protocol) talking between two network namespaces, recorded
+# with tcpdump. One capture per scenario; the scripts are in ot/*.py.
+#
+# Benign operation of one stack each (pinned alert by alert in
+# sensor/tests/ot_stacks.rs):
 #
 #   ot-modbus.pcap  pymodbus server + client (TCP 502), unit 1:
 #                   read holding registers 0..9, write single register
@@ -20,21 +24,64 @@
 #                   ns=2;s=Plant, read + write ns=2;s=Setpoint = 1234.5,
 #                   call method ns=2;s=Reset
 #
-#   "ot-server" (10.78.0.2)  the protocol servers
-#   "ot-client" (10.78.0.1)  the protocol clients
+# Attack / misuse behaviour for the OT rule pack (the rules each fires are
+# pinned in sensor/tests/ot_rules.rs, GENERATED; details in each script's
+# docstring):
+#
+#   ot-modbus-scan.pcap    modbus_attack.py, pymodbus (TCP 502): unit-id
+#                          scan 1..20, 12 reads of unmapped registers
+#   ot-modbus-writes.pcap  modbus_attack.py: write sweep over addresses
+#                          0..39, 100-write flood, 12 refused writes
+#   ot-umas.pcap           modbus_attack.py: UMAS (function 90) read id,
+#                          STOP, download (init/block/end), START, upload
+#                          (init/block/end); pymodbus server with a UMAS
+#                          custom PDU answering "OK"
+#   ot-iec104-attack.pcap  iec104_attack.py, c104 (TCP 2404): C_SC_NA_1 to
+#                          IOAs 100..115, 16 more commands (flood), 6 to
+#                          unknown IOAs (COT 47), C_RP_NA_1 reset process
+#                          (raw APDUs: c104 has no C_RP_NA_1 point)
+#   ot-enip-attack.pcap    enip_attack.py, cpppo server + pycomm3 client (TCP
+#                          44818): ListIdentity to 20 hosts (10.78.0.10-29),
+#                          Set_Attribute_Single TCP/IP Interface (0xF5) and
+#                          Ethernet Link (0xF6), a request to the NVS object
+#                          (0xA1)
+#   ot-bacnet-sweep.pcap   bacnet.py, bacpypes3 device + client (UDP 47808):
+#                          24 Who-Is over device-instance blocks, one I-Am
+#   ot-fins.pcap           fins_plc.py, `fins` client + plain-socket CPU
+#                          simulator (UDP 9600): controller data read, memory
+#                          area write, stop, program area write, run, program
+#                          area read, reset
+#   ot-hart-ip.pcap        hart_ip.py, plain sockets both sides (TCP 5094):
+#                          session, command 0, 18, 35, 40, 42 (device reset)
+#   ot-dnp3.pcap           dnp3.py, plain sockets both sides (TCP 20000):
+#                          read, open file (FC 25), activate configuration
+#                          (FC 31), enable unsolicited, 55 unsolicited
+#                          responses 50 ms apart, each confirmed
+#   ot-dcp.pcap            dcp.py, scapy (layer 2, 0x8892): a device
+#                          responder; 25 Identify All, Set reset to factory
+#   ot-goose.pcap          goose.py, scapy (layer 2, 0x88B8, no server): 22
+#                          state changes in 2.2 s, test flag, simulation bit,
+#                          TTL 0
+#
+#   "ot-server" (10.78.0.2, and 10.78.0.10-29 for sweeps)  the servers
+#   "ot-client" (10.78.0.1)                                the clients
 #
 # The namespaces are joined by one veth pair (veth-otc <-> veth-ots); nothing
-# is routed anywhere else, so no packet leaves this machine.
+# is routed anywhere else, so no packet leaves this machine. Layer-2
+# scenarios send on the veth only.
 #
-# Usage (as root):  bash tests/captures/make-ot.sh [PROTO ...]
-#   PROTO: modbus s7 iec104 opcua (default: all four). Outputs go next to
-#   this script as ot-PROTO.pcap.
+# Usage (as root):  bash tests/captures/make-ot.sh [SCENARIO ...]
+#   SCENARIO: modbus s7 iec104 opcua modbus-scan modbus-writes umas
+#   iec104-attack enip-attack bacnet-sweep fins hart-ip dnp3 dcp goose
+#   (default: all). Outputs go next to this script as ot-SCENARIO.pcap.
+# The tests only replay the committed captures; nothing runs this script
+# in CI.
 # The Python stacks are installed (pinned versions, once) into a venv at
 # $OT_VENV (default /var/cache/sensor-ot-venv). Re-running is safe: stale
 # namespaces are removed first, and the namespaces and every process started
 # here are removed on exit, even on failure. Each run gives new timestamps,
-# ports, sequence numbers and OPC UA session ids / nonces; the operations
-# stay the same.
+# ports, sequence numbers, session ids / nonces; the operations stay the
+# same.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -50,7 +97,7 @@ IP_C=10.78.0.1
 IP_S=10.78.0.2
 OT_VENV="${OT_VENV:-/var/cache/sensor-ot-venv}"
 PY_PKGS=(pymodbus==3.16.1 python-snap7==3.3.0 c104==2.2.1 asyncua==2.1.0
-         scapy==2.8.0 cpppo==5.2.5 pycomm3==1.2.16 bacpypes3==0.0.110)
+         scapy==2.8.0 cpppo==5.2.5 pycomm3==1.2.16 bacpypes3==0.0.110 fins==1.0.5)
 
 log() { printf '[make-ot] %s\n' "$*"; }
 die() { printf '[make-ot] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -198,7 +245,7 @@ ins ip link set "$VETH_S" up
 # Resolve each other's MAC now, so no ARP exchange lands mid-capture.
 inc ping -c1 -W2 "$IP_S" >/dev/null 2>&1 || true
 
-# --- one protocol ---------------------------------------------------------------
+# --- one scenario ---------------------------------------------------------------
 record() {   # scenario: server up, tcpdump on, client, tcpdump off, server down
   local proto=$1 spec script srv filter out srv_pid="" td_pid rc
   spec=$(spec_of "$proto")
