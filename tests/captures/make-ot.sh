@@ -85,7 +85,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ALL=(modbus s7 iec104 opcua modbus-scan modbus-writes umas iec104-attack enip-attack bacnet-sweep fins hart-ip dnp3 dcp goose)
+ALL=(modbus s7 iec104 opcua modbus-scan modbus-writes umas iec104-attack enip-attack bacnet-sweep fins hart-ip dnp3 mms-control dcp goose)
 PROTOS=("$@")
 [ ${#PROTOS[@]} -gt 0 ] || PROTOS=("${ALL[@]}")
 
@@ -122,6 +122,7 @@ spec_of() {
     fins)          echo "fins_plc.py udp:9600 udp port 9600" ;;
     hart-ip)       echo "hart_ip.py tcp:5094 tcp port 5094" ;;
     dnp3)          echo "dnp3.py tcp:20000 tcp port 20000" ;;
+    mms-control)   echo "mms_control.py tcp:102 tcp port 102" ;;
     dcp)           echo "dcp.py ready ether proto 0x8892" ;;
     goose)         echo "goose.py none ether proto 0x88b8" ;;
     *) die "unknown scenario '$1' (${ALL[*]})" ;;
