@@ -28,18 +28,6 @@ const NEEDS_GENERATED: &[(u32, &str)] = &[
         9300310,
         "S7 memory reset: programmer-command MRES (TIA \"Memory reset\"; snap7 has no MRES call - use a real CPU or PLCSIM Advanced)",
     ),
-    (
-        9300701,
-        "MMS control operation: libiec61850 `client_example_control` (Oper on CSWI/XCBR Pos) from a non-SCADA host",
-    ),
-    (
-        9300706,
-        "MMS upload: MMS initiate upload sequence / request domain upload",
-    ),
-    (
-        9300708,
-        "61850 command flood: >=10 Oper writes in 30 s (libiec61850 client loop)",
-    ),
 ];
 
 /// Generated captures (file under `tests/captures/`, the config file under
@@ -129,6 +117,12 @@ const GENERATED: &[(&str, Option<&str>, &[(u32, u64)])] = &[
             (9300108, 1),
             (9309004, 1),
         ],
+    ),
+    // 12 operates of CSWI1.Pos, initiateUploadSequence
+    (
+        "ot-mms-control.pcap",
+        None,
+        &[(9300701, 1), (9300706, 1), (9300707, 1), (9300708, 1)],
     ),
     // 25 Identify All, Set reset to factory
     (

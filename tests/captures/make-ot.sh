@@ -57,6 +57,9 @@
 #                          read, open file (FC 25), activate configuration
 #                          (FC 31), enable unsolicited, 55 unsolicited
 #                          responses 50 ms apart, each confirmed
+#   ot-mms-control.pcap    mms_control.py, libiec61850 (pyiec61850-ng) IED +
+#                          client (TCP 102): 12 direct operates of
+#                          CSWI1.Pos, a raw initiateUploadSequence
 #   ot-dcp.pcap            dcp.py, scapy (layer 2, 0x8892): a device
 #                          responder; 25 Identify All, Set reset to factory
 #   ot-goose.pcap          goose.py, scapy (layer 2, 0x88B8, no server): 22
@@ -72,7 +75,8 @@
 #
 # Usage (as root):  bash tests/captures/make-ot.sh [SCENARIO ...]
 #   SCENARIO: modbus s7 iec104 opcua modbus-scan modbus-writes umas
-#   iec104-attack enip-attack bacnet-sweep fins hart-ip dnp3 dcp goose
+#   iec104-attack enip-attack bacnet-sweep fins hart-ip dnp3 mms-control
+#   dcp goose
 #   (default: all). Outputs go next to this script as ot-SCENARIO.pcap.
 # The tests only replay the committed captures; nothing runs this script
 # in CI.
@@ -97,7 +101,8 @@ IP_C=10.78.0.1
 IP_S=10.78.0.2
 OT_VENV="${OT_VENV:-/var/cache/sensor-ot-venv}"
 PY_PKGS=(pymodbus==3.16.1 python-snap7==3.3.0 c104==2.2.1 asyncua==2.1.0
-         scapy==2.8.0 cpppo==5.2.5 pycomm3==1.2.16 bacpypes3==0.0.110 fins==1.0.5)
+         scapy==2.8.0 cpppo==5.2.5 pycomm3==1.2.16 bacpypes3==0.0.110 fins==1.0.5
+         pyiec61850-ng==1.6.1.10)
 
 log() { printf '[make-ot] %s\n' "$*"; }
 die() { printf '[make-ot] ERROR: %s\n' "$*" >&2; exit 1; }

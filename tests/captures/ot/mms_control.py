@@ -9,8 +9,11 @@ bindings) server and client, TCP 102.
   python3 mms_control.py client IP   associate, then 12 direct operates of
                                      IED1LD0/CSWI1.Pos (ON/OFF alternately,
                                      origin "eng-laptop", 0.2 s apart): MMS
-                                     writes of CSWI1$CO$Pos$Oper; release
+                                     writes of CSWI1$CO$Pos$Oper; then an
+                                     initiateUploadSequence of domain
+                                     IED1LD0 (the server rejects it); release
 """
+import ctypes
 import sys
 import time
 
@@ -61,6 +64,22 @@ def client(ip):
     if ok == 0:
         raise SystemExit("no operate accepted")
     iec.ControlObjectClient_destroy(ctl)
+    # initiateUploadSequence [29] "IED1LD0" as a raw confirmed-RequestPDU
+    # (invoke id 0x7f): libiec61850's client has no upload call, but its
+    # MmsConnection_sendRawData sends a raw MMS PDU through the association
+    # (called through ctypes: the binding cannot pass a uint8_t buffer).
+    dom = b"IED1LD0"
+    svc = bytes([0x9D, len(dom)]) + dom
+    body = b"\x02\x01\x7f" + svc
+    pdu = bytes([0xA0, len(body)]) + body
+    mms = iec.IedConnection_getMmsConnection(con)
+    err = iec.MmsError_create()
+    send_raw = ctypes.CDLL(iec._pyiec61850.__file__).MmsConnection_sendRawData
+    send_raw.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    send_raw.restype = None
+    send_raw(int(mms), int(err), pdu, len(pdu))
+    print(f"initiateUploadSequence {dom.decode()}: sent")
+    time.sleep(0.5)
     iec.IedConnection_close(con)
     iec.IedConnection_destroy(con)
 
