@@ -21,14 +21,11 @@ use std::path::Path;
 
 use common::{captures, replay, sensor, testdata};
 
-/// Pack rules no real capture here exercises (their behaviour is absent
-/// from the public captures); the reason is the traffic they need.
-const NEEDS_GENERATED: &[(u32, &str)] = &[
-    (
-        9300310,
-        "S7 memory reset: programmer-command MRES (TIA \"Memory reset\"; snap7 has no MRES call - use a real CPU or PLCSIM Advanced)",
-    ),
-];
+/// Pack rules that neither a public capture nor a generated one exercises,
+/// each with the traffic it needs (to be produced in
+/// `tests/captures/make-ot.sh`). Empty since every rule fires on one of
+/// the captures; a new rule without a capture goes here.
+const NEEDS_GENERATED: &[(u32, &str)] = &[];
 
 /// Generated captures (file under `tests/captures/`, the config file under
 /// `tests/ot-rules/` it is replayed with, or the built-in defaults: no HMI /
@@ -124,6 +121,8 @@ const GENERATED: &[(&str, Option<&str>, &[(u32, u64)])] = &[
         None,
         &[(9300701, 1), (9300706, 1), (9300707, 1), (9300708, 1)],
     ),
+    // PLC stop, programmer command memory reset (userdata group 1 / 0x0C)
+    ("ot-s7-mres.pcap", None, &[(9300301, 1), (9300310, 1)]),
     // 25 Identify All, Set reset to factory
     (
         "ot-dcp.pcap",

@@ -60,6 +60,10 @@
 #   ot-mms-control.pcap    mms_control.py, libiec61850 (pyiec61850-ng) IED +
 #                          client (TCP 102): 12 direct operates of
 #                          CSWI1.Pos, a raw initiateUploadSequence
+#   ot-s7-mres.pcap        s7_mres.py, python-snap7 (TCP 102): PLC stop, then
+#                          the programmer command memory reset (USERDATA
+#                          group 1 / subfunction 0x0C, as Wireshark names
+#                          it), sent through the snap7 client's connection
 #   ot-dcp.pcap            dcp.py, scapy (layer 2, 0x8892): a device
 #                          responder; 25 Identify All, Set reset to factory
 #   ot-goose.pcap          goose.py, scapy (layer 2, 0x88B8, no server): 22
@@ -76,7 +80,7 @@
 # Usage (as root):  bash tests/captures/make-ot.sh [SCENARIO ...]
 #   SCENARIO: modbus s7 iec104 opcua modbus-scan modbus-writes umas
 #   iec104-attack enip-attack bacnet-sweep fins hart-ip dnp3 mms-control
-#   dcp goose
+#   s7-mres dcp goose
 #   (default: all). Outputs go next to this script as ot-SCENARIO.pcap.
 # The tests only replay the committed captures; nothing runs this script
 # in CI.
@@ -89,7 +93,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ALL=(modbus s7 iec104 opcua modbus-scan modbus-writes umas iec104-attack enip-attack bacnet-sweep fins hart-ip dnp3 mms-control dcp goose)
+ALL=(modbus s7 iec104 opcua modbus-scan modbus-writes umas iec104-attack enip-attack bacnet-sweep fins hart-ip dnp3 mms-control s7-mres dcp goose)
 PROTOS=("$@")
 [ ${#PROTOS[@]} -gt 0 ] || PROTOS=("${ALL[@]}")
 
@@ -128,6 +132,7 @@ spec_of() {
     hart-ip)       echo "hart_ip.py tcp:5094 tcp port 5094" ;;
     dnp3)          echo "dnp3.py tcp:20000 tcp port 20000" ;;
     mms-control)   echo "mms_control.py tcp:102 tcp port 102" ;;
+    s7-mres)       echo "s7_mres.py tcp:102 tcp port 102" ;;
     dcp)           echo "dcp.py ready ether proto 0x8892" ;;
     goose)         echo "goose.py none ether proto 0x88b8" ;;
     *) die "unknown scenario '$1' (${ALL[*]})" ;;
