@@ -254,6 +254,13 @@ fn pack_fires_exactly_as_pinned_on_generated_captures() {
         assert_eq!(r.code, 0, "{file}: {}", r.stderr);
         let mut got: BTreeMap<u32, u64> = BTreeMap::new();
         for rec in &r.records {
+            // The namespaces' addresses only: 10.78.0.1 and 10.78.0.2,
+            // 10.78.0.10-29 for sweeps.
+            for k in ["src_ip", "dest_ip"] {
+                if let Some(ip) = rec[k].as_str() {
+                    assert!(ip.starts_with("10.78.0."), "{file}: foreign address {ip}");
+                }
+            }
             if rec["event_type"] != "alert" || rec["alert"]["category"] != "OT behaviour" {
                 continue;
             }

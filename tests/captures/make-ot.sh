@@ -325,8 +325,10 @@ record() {   # scenario: server up, tcpdump on, client, tcpdump off, server down
 }
 
 # c104 2.2.1's client now and then never sends the execute after a select
-# confirmation that arrives very quickly (select act/actcon, then nothing):
-# a failed attempt is discarded and the protocol recorded again from scratch.
+# confirmation that arrives very quickly (select act/actcon, then nothing),
+# and libiec61850's ControlObjectClient_create now and then fails on a fresh
+# association (and keeps failing on it): a failed attempt is discarded and
+# the scenario recorded again from scratch.
 for p in "${PROTOS[@]}"; do
   ok=0
   for attempt in 1 2 3; do
