@@ -27,12 +27,15 @@ use common::{captures, replay, sensor, testdata};
 /// the captures; a new rule without a capture goes here.
 const NEEDS_GENERATED: &[(u32, &str)] = &[];
 
+/// (capture, config, [(rule id, alert count)])
+type Generated = (&'static str, Option<&'static str>, &'static [(u32, u64)]);
+
 /// Generated captures (file under `tests/captures/`, the config file under
 /// `tests/ot-rules/` it is replayed with, or the built-in defaults: no HMI /
 /// SCADA / engineering hosts, OT_NET = everything) and every pack rule that
 /// fires on them, with its alert count. See `tests/captures/make-ot.sh` and
 /// `tests/captures/ot/*.py` for what each capture does.
-const GENERATED: &[(&str, Option<&str>, &[(u32, u64)])] = &[
+const GENERATED: &[Generated] = &[
     // unit ids 1..20 read once each; 12 reads of unmapped registers
     ("ot-modbus-scan.pcap", None, &[(9300006, 1), (9300012, 1)]),
     // write sweep 0..39, 100-write flood, 12 refused writes
