@@ -321,7 +321,7 @@ record() {   # scenario: server up, tcpdump on, client, tcpdump off, server down
   # (errexit is off inside `if record ...`: check each step)
   cp "$WORK/$proto.pcap" "$out.tmp" && chmod 0644 "$out.tmp" && mv -f "$out.tmp" "$out" \
     || die "$proto: could not write $out"
-  log "wrote $out: $(tcpdump -r "$out" -n 2>/dev/null | wc -l) packets, $(stat -c %s "$out") bytes"
+  log "wrote $out: $(tcpdump -r "$out" -n -q 2>/dev/null | wc -l) packets, $(stat -c %s "$out") bytes"
 }
 
 # c104 2.2.1's client now and then never sends the execute after a select
