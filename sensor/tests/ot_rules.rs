@@ -5,6 +5,11 @@
 //! when blessed (see `rules/packs/README.md`); bless a deliberate change
 //! with `SENSOR_BLESS=1`.
 //!
+//! The generated captures (`tests/captures/ot-*.pcap`, real protocol stacks
+//! or protocol-speaking scripts between two network namespaces, made by
+//! `tests/captures/make-ot.sh`) are pinned the same way in `GENERATED`:
+//! exactly these rules, this often, and no other.
+//!
 //! Also: every rule of the pack either fires somewhere here or is listed in
 //! `NEEDS_GENERATED` with the traffic that would fire it (to be produced by
 //! real protocol stacks in `tests/captures/make-ot.sh`).
@@ -16,156 +21,122 @@ use std::path::Path;
 
 use common::{captures, replay, sensor, testdata};
 
-/// Pack rules no real capture here exercises (their behaviour is absent
-/// from the public captures); the reason is the traffic they need.
-const NEEDS_GENERATED: &[(u32, &str)] = &[
+/// Pack rules that neither a public capture nor a generated one exercises,
+/// each with the traffic it needs (to be produced in
+/// `tests/captures/make-ot.sh`). Empty since every rule fires on one of
+/// the captures; a new rule without a capture goes here.
+const NEEDS_GENERATED: &[(u32, &str)] = &[];
+
+/// (capture, config, [(rule id, alert count)])
+type Generated = (&'static str, Option<&'static str>, &'static [(u32, u64)]);
+
+/// Generated captures (file under `tests/captures/`, the config file under
+/// `tests/ot-rules/` it is replayed with, or the built-in defaults: no HMI /
+/// SCADA / engineering hosts, OT_NET = everything) and every pack rule that
+/// fires on them, with its alert count. See `tests/captures/make-ot.sh` and
+/// `tests/captures/ot/*.py` for what each capture does.
+const GENERATED: &[Generated] = &[
+    // unit ids 1..20 read once each; 12 reads of unmapped registers
+    ("ot-modbus-scan.pcap", None, &[(9300006, 1), (9300012, 1)]),
+    // write sweep 0..39, 100-write flood, 12 refused writes
     (
-        9300006,
-        "Modbus unit id scan: pymodbus client reading one register from unit ids 0..30 of one server within a minute (not from a SCADA/HMI host)",
+        "ot-modbus-writes.pcap",
+        None,
+        &[
+            (9300001, 1),
+            (9300010, 1),
+            (9300011, 1),
+            (9300012, 1),
+            (9309006, 1),
+        ],
     ),
+    // UMAS stop, download, start, upload
     (
-        9300007,
-        "UMAS PLC stop/start: FC 90 with UMAS 0x41 / 0x40 (Schneider M340/M580 or a UMAS simulator; pymodbus can send the raw FC 90 PDU)",
+        "ot-umas.pcap",
+        None,
+        &[(9300007, 2), (9300008, 1), (9300009, 1), (9309005, 1)],
     ),
+    // C_SC_NA_1 sweep over 16 IOAs, flood, 6 unknown IOAs, C_RP_NA_1
     (
-        9300009,
-        "UMAS upload: FC 90 with UMAS 0x30/0x31/0x32",
+        "ot-iec104-attack.pcap",
+        None,
+        &[
+            (9300201, 1),
+            (9300203, 1),
+            (9300205, 1),
+            (9300206, 1),
+            (9300207, 1),
+        ],
     ),
+    // ListIdentity over 20 hosts; Set_Attribute_Single 0xF5 / 0xF6; NVS 0xA1
     (
-        9300010,
-        "Modbus write sweep: pymodbus `write_register` to addresses 0..40 of one unit within a minute",
+        "ot-enip-attack.pcap",
+        None,
+        &[
+            (9300404, 1),
+            (9300405, 2),
+            (9300406, 1),
+            (9300407, 1),
+            (9300408, 1),
+            (9309001, 1),
+        ],
     ),
+    // 24 Who-Is
+    ("ot-bacnet-sweep.pcap", None, &[(9300509, 1)]),
+    // controller data read, memory write, stop, program write, run,
+    // program read, reset
     (
-        9300011,
-        "Modbus write flood: pymodbus: 100+ writes to one server within 10 s",
+        "ot-fins.pcap",
+        None,
+        &[
+            (9300901, 2),
+            (9300902, 1),
+            (9300903, 1),
+            (9300904, 1),
+            (9300905, 1),
+            (9300906, 1),
+            (9309005, 1),
+        ],
     ),
+    // commands 0, 18, 35, 40, 42
+    ("ot-hart-ip.pcap", None, &[(9301101, 1), (9301102, 1)]),
+    // open file, activate config, 55 unsolicited responses
     (
-        9300012,
-        "Modbus exception burst: pymodbus reads of unmapped registers / unsupported FCs (>=10 exceptions in 60 s)",
+        "ot-dnp3.pcap",
+        None,
+        &[(9300105, 1), (9300107, 1), (9300108, 1)],
     ),
+    // the same with the outstation outside OT_NET
     (
-        9300104,
-        "DNP3 unsolicited from outside OT_NET: unsolicited response (FC 130) from an address outside OT_NET (needs OT_NET set)",
+        "ot-dnp3.pcap",
+        Some("ot-net-master-only.toml"),
+        &[
+            (9300104, 1),
+            (9300105, 1),
+            (9300107, 1),
+            (9300108, 1),
+            (9309004, 1),
+        ],
     ),
+    // 12 operates of CSWI1.Pos, initiateUploadSequence
     (
-        9300105,
-        "DNP3 unsolicited flood: >=50 FC 130 in 10 s from one outstation (opendnp3 outstation with a tiny unsolicited delay and changing points)",
+        "ot-mms-control.pcap",
+        None,
+        &[(9300701, 1), (9300706, 1), (9300707, 1), (9300708, 1)],
     ),
+    // PLC stop, programmer command memory reset (userdata group 1 / 0x0C)
+    ("ot-s7-mres.pcap", None, &[(9300301, 1), (9300310, 1)]),
+    // 25 Identify All, Set reset to factory
     (
-        9300107,
-        "DNP3 open file / activate config: opendnp3 master file open (FC 25) / FC 31",
+        "ot-dcp.pcap",
+        None,
+        &[(9300802, 1), (9300803, 1), (9300804, 1)],
     ),
+    // test flag, simulation bit, TTL 0, 22 state changes
     (
-        9300108,
-        "DNP3 open file / activate config: opendnp3 master file open (FC 25) / FC 31",
-    ),
-    (
-        9300203,
-        "IEC-104 C_RP_NA_1: c104 client `ResetProcess` (type 105)",
-    ),
-    (
-        9300205,
-        "IEC-104 IOA sweep: c104 client: C_SC_NA_1 to IOAs 100..115 of one station within a minute",
-    ),
-    (
-        9300206,
-        "IEC-104 command flood: c104 client: >=30 commands in 10 s",
-    ),
-    (
-        9300207,
-        "IEC-104 rejected commands: c104 client: >=5 commands to IOAs the server does not have (COT 47) in a minute",
-    ),
-    (
-        9300310,
-        "S7 memory reset: programmer-command MRES (TIA \"Memory reset\"; snap7 has no MRES call - use a real CPU or PLCSIM Advanced)",
-    ),
-    (
-        9300405,
-        "CIP TCP/IP / Ethernet Link change: pycomm3 `generic_message` Set_Attribute_Single to class 0xF5 / 0xF6",
-    ),
-    (
-        9300406,
-        "CIP NVS firmware update: any request to class 0xA1 (ControlFLASH; or pycomm3 generic_message to 0xA1)",
-    ),
-    (
-        9300408,
-        "ListIdentity sweep: ListIdentity unicast to >=10 hosts in a minute (nmap enip-info over a /24, cpppo list_identity)",
-    ),
-    (
-        9300509,
-        "BACnet Who-Is sweep: >=20 Who-Is in a minute from one host (bacpypes3 / BAC0 discover loop)",
-    ),
-    (
-        9300701,
-        "MMS control operation: libiec61850 `client_example_control` (Oper on CSWI/XCBR Pos) from a non-SCADA host",
-    ),
-    (
-        9300706,
-        "MMS upload: MMS initiate upload sequence / request domain upload",
-    ),
-    (
-        9300708,
-        "61850 command flood: >=10 Oper writes in 30 s (libiec61850 client loop)",
-    ),
-    (
-        9300709,
-        "GOOSE test / simulation / TTL 0: libiec61850 `goose_publisher_example` with `GoosePublisher_setTest`, the simulation bit in Reserved1, TTL 0",
-    ),
-    (
-        9300710,
-        "GOOSE test / simulation / TTL 0: libiec61850 `goose_publisher_example` with `GoosePublisher_setTest`, the simulation bit in Reserved1, TTL 0",
-    ),
-    (
-        9300711,
-        "GOOSE test / simulation / TTL 0: libiec61850 `goose_publisher_example` with `GoosePublisher_setTest`, the simulation bit in Reserved1, TTL 0",
-    ),
-    (
-        9300712,
-        "GOOSE state-change flood: publisher changing a data set value >=20 times in 10 s (new stNum, sqNum 0 each time)",
-    ),
-    (
-        9300802,
-        "DCP factory reset / Identify flood: scapy PNIO-DCP Set \"Reset to factory\" / >=20 Identify in 10 s",
-    ),
-    (
-        9300804,
-        "DCP factory reset / Identify flood: scapy PNIO-DCP Set \"Reset to factory\" / >=20 Identify in 10 s",
-    ),
-    (
-        9300902,
-        "FINS program write / read / reset / memory write: FINS commands 0x0307 / 0x0306 / 0x0403 (reset) / 0x0102 from a FINS client to a simulator",
-    ),
-    (
-        9300903,
-        "FINS program write / read / reset / memory write: FINS commands 0x0307 / 0x0306 / 0x0403 (reset) / 0x0102 from a FINS client to a simulator",
-    ),
-    (
-        9300904,
-        "FINS program write / read / reset / memory write: FINS commands 0x0307 / 0x0306 / 0x0403 (reset) / 0x0102 from a FINS client to a simulator",
-    ),
-    (
-        9300905,
-        "FINS program write / read / reset / memory write: FINS commands 0x0307 / 0x0306 / 0x0403 (reset) / 0x0102 from a FINS client to a simulator",
-    ),
-    (
-        9301101,
-        "HART-IP reset / writes: HART-IP command 42 / write commands (17, 18, 35, 40...) through a HART-IP server",
-    ),
-    (
-        9301102,
-        "HART-IP reset / writes: HART-IP command 42 / write commands (17, 18, 35, 40...) through a HART-IP server",
-    ),
-    (
-        9309001,
-        "OT host sweep: nmap / plcscan over >=10 OT devices in 5 min from an undeclared host (fires on plant1 with the default variables: the SCADA master polls 27 devices)",
-    ),
-    (
-        9309005,
-        "stop -> download -> start (non-S7): UMAS stop, download, start (Unity/Control Expert) or FINS stop, program area write, run",
-    ),
-    (
-        9309006,
-        "failed writes/commands burst: >=10 refused writes in a minute (pymodbus writes to unmapped registers -> exception 2)",
+        "ot-goose.pcap",
+        None,
+        &[(9300709, 1), (9300710, 1), (9300711, 1), (9300712, 1)],
     ),
 ];
 
@@ -244,16 +215,104 @@ fn pack_fires_exactly_as_pinned_on_real_captures() {
         .collect();
     let missing: Vec<u32> = pack_ids()
         .into_iter()
-        .filter(|id| !fired.contains(id) && !NEEDS_GENERATED.iter().any(|(n, _)| n == id))
+        .filter(|id| {
+            !fired.contains(id)
+                && !generated_ids().contains(id)
+                && !NEEDS_GENERATED.iter().any(|(n, _)| n == id)
+        })
         .collect();
     assert!(
         missing.is_empty(),
         "pack rules that neither fire on a real capture nor say what traffic they need: {missing:?}"
     );
     eprintln!(
-        "ot pack: {} rules fire on real captures, {} need generated traffic",
+        "ot pack: {} rules fire on real captures, {} on generated ones, {} need generated traffic",
         fired.len(),
+        generated_ids().difference(&fired).count(),
         NEEDS_GENERATED.len()
+    );
+}
+
+/// Rule ids that fire on some generated capture (as pinned in `GENERATED`).
+fn generated_ids() -> std::collections::BTreeSet<u32> {
+    GENERATED
+        .iter()
+        .flat_map(|(_, _, fires)| fires.iter().map(|(id, _)| *id))
+        .collect()
+}
+
+#[test]
+fn pack_fires_exactly_as_pinned_on_generated_captures() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests");
+    let mut diffs = Vec::new();
+    for (file, config, want) in GENERATED {
+        let pcap = dir.join("captures").join(file);
+        let mut extra = vec!["--workers".to_string(), "2".to_string()];
+        if let Some(c) = config {
+            extra.push("-c".into());
+            extra.push(dir.join("ot-rules").join(c).display().to_string());
+        }
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let r = replay(&[&pcap], &extra);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        let mut got: BTreeMap<u32, u64> = BTreeMap::new();
+        for rec in &r.records {
+            // The namespaces' addresses only: 10.78.0.1 and 10.78.0.2,
+            // 10.78.0.10-29 for sweeps.
+            for k in ["src_ip", "dest_ip"] {
+                if let Some(ip) = rec[k].as_str() {
+                    assert!(ip.starts_with("10.78.0."), "{file}: foreign address {ip}");
+                }
+            }
+            if rec["event_type"] != "alert" || rec["alert"]["category"] != "OT behaviour" {
+                continue;
+            }
+            let sid = rec["alert"]["signature_id"].as_u64().unwrap();
+            *got.entry(u32::try_from(sid).unwrap()).or_default() += 1;
+        }
+        let want: BTreeMap<u32, u64> = want.iter().copied().collect();
+        if got != want {
+            diffs.push(format!("{file} ({config:?}): want {want:?} got {got:?}"));
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "rule firings on generated captures changed:\n{}",
+        diffs.join("\n")
+    );
+}
+
+/// Coverage without ../shared/testdata: the public captures' firings as
+/// pinned in fires.json, the generated ones as pinned in `GENERATED`, and
+/// `NEEDS_GENERATED` account for every pack rule; and no rule is listed as
+/// needing traffic that a capture here already fires it with.
+#[test]
+fn every_pack_rule_fires_on_a_pinned_capture_or_says_what_it_needs() {
+    let pinned: BTreeMap<String, BTreeMap<String, u64>> =
+        serde_json::from_str(&std::fs::read_to_string(fires_file()).unwrap()).unwrap();
+    let mut fired: std::collections::BTreeSet<u32> = pinned
+        .values()
+        .flat_map(|m| m.keys().map(|k| k.parse::<u32>().unwrap()))
+        .collect();
+    fired.extend(generated_ids());
+    let ids = pack_ids();
+    let missing: Vec<u32> = ids
+        .iter()
+        .copied()
+        .filter(|id| !fired.contains(id) && !NEEDS_GENERATED.iter().any(|(n, _)| n == id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "pack rules that fire on no capture and do not say what traffic they need: {missing:?}"
+    );
+    let stale: Vec<u32> = NEEDS_GENERATED
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| fired.contains(id) || !ids.contains(id))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "NEEDS_GENERATED lists rules that already fire on a capture (or are not in the pack): {stale:?}"
     );
 }
 
