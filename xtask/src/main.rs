@@ -62,6 +62,13 @@ enum Cmd {
         /// Worker counts to measure.
         #[arg(long, value_delimiter = ',', default_value = "1,2")]
         workers: Vec<usize>,
+        /// Measure what OT decoding and the OT pack cost: per worker count,
+        /// the spine alone (`[app_layer] ot = false`), OT decoding + pack
+        /// without per-PDU OT records (`[output.types] ot = false`), and the
+        /// default (everything on), runs interleaved; medians of wall time
+        /// and of the CPU the sensor's threads report, relative to the spine.
+        #[arg(long)]
+        ot_cost: bool,
     },
     /// Live-capture throughput: highest zero-drop tcpreplay rate per capture mode (root).
     #[command(long_about = LIVE_BENCH_ABOUT)]
@@ -109,7 +116,15 @@ fn main() -> Result<()> {
             ioc,
             runs,
             workers,
+            ot_cost: false,
         } => bench(&pcap, ioc, runs, &workers),
+        Cmd::Bench {
+            pcap,
+            runs,
+            workers,
+            ot_cost: true,
+            ..
+        } => bench_ot_cost(&pcap, runs, &workers),
         Cmd::LiveBench(o) => live_bench::run(o),
     }
 }
@@ -301,6 +316,110 @@ fn ioc_list(out: &Path, count: usize) -> Result<()> {
     Ok(())
 }
 
+/// Build the sensor (release) and return the binary's path.
+fn build_sensor() -> Result<PathBuf> {
+    let root = repo_root();
+    let status = Command::new("cargo")
+        .current_dir(&root)
+        .args(["build", "--release", "-p", "sensor"])
+        .status()?;
+    if !status.success() {
+        bail!("release build failed");
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    Ok(target.join("release/sensor"))
+}
+
+/// CPU seconds of all threads in a replay summary's `cpu:` line.
+fn summary_cpu(stderr: &str) -> f64 {
+    let Some(line) = stderr.lines().find(|l| l.starts_with("cpu: ")) else {
+        return 0.0;
+    };
+    line.split_whitespace()
+        .filter_map(|w| w.strip_suffix('s').and_then(|v| v.parse::<f64>().ok()))
+        .sum()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn bench_ot_cost(pcap: &Path, runs: usize, workers: &[usize]) -> Result<()> {
+    let bin = build_sensor()?;
+    let dir = std::env::temp_dir().join(format!("sensor-ot-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let configs = [
+        ("spine (OT off)", "[app_layer]\not = false\n"),
+        (
+            "OT decode + pack, no OT records",
+            "[output.types]\not = false\n",
+        ),
+        ("OT decode + pack + OT records (default)", ""),
+    ];
+    let mut files = Vec::new();
+    for (i, (_, text)) in configs.iter().enumerate() {
+        let f = dir.join(format!("c{i}.toml"));
+        std::fs::write(&f, text)?;
+        files.push(f);
+    }
+    let pkts_of = |err: &str| -> f64 {
+        err.lines()
+            .find(|l| l.starts_with("packets "))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    println!(
+        "capture {} ({runs} runs per configuration, interleaved)",
+        pcap.display()
+    );
+    for &w in workers {
+        let mut wall = vec![Vec::new(); configs.len()];
+        let mut cpu = vec![Vec::new(); configs.len()];
+        let mut pkts = 0.0;
+        for _ in 0..runs {
+            for (i, f) in files.iter().enumerate() {
+                let t = Instant::now();
+                let out = Command::new(&bin)
+                    .args(["replay", "--no-progress", "--eve", "/dev/null", "--workers"])
+                    .arg(w.to_string())
+                    .arg("-c")
+                    .arg(f)
+                    .arg(pcap)
+                    .current_dir(&dir)
+                    .output()
+                    .context("running sensor")?;
+                let secs = t.elapsed().as_secs_f64();
+                let err = String::from_utf8_lossy(&out.stderr);
+                if !out.status.success() {
+                    bail!("sensor failed: {err}");
+                }
+                pkts = pkts_of(&err);
+                wall[i].push(secs);
+                cpu[i].push(summary_cpu(&err));
+            }
+        }
+        let base_wall = median(&mut wall[0].clone());
+        let base_cpu = median(&mut cpu[0].clone());
+        for (i, (name, _)) in configs.iter().enumerate() {
+            let mw = median(&mut wall[i]);
+            let mc = median(&mut cpu[i]);
+            println!(
+                "workers={w} {name}: median wall {mw:.2}s ({:.0} pkt/s, x{:.2} of the spine's time), \
+                 median CPU {mc:.2}s (x{:.2})",
+                pkts / mw,
+                mw / base_wall,
+                mc / base_cpu.max(1e-9)
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
 fn run_sensor(bin: &Path, pcap: &Path, ioc: &Path, workers: usize) -> Result<(f64, String)> {
     let t = Instant::now();
     let out = Command::new(bin)
@@ -330,18 +449,7 @@ pub(crate) fn repo_root() -> PathBuf {
 }
 
 fn bench(pcap: &Path, ioc: Option<PathBuf>, runs: usize, workers: &[usize]) -> Result<()> {
-    let root = repo_root();
-    let status = Command::new("cargo")
-        .current_dir(&root)
-        .args(["build", "--release", "-p", "sensor"])
-        .status()?;
-    if !status.success() {
-        bail!("release build failed");
-    }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    let bin = target.join("release/sensor");
+    let bin = build_sensor()?;
     let ioc = match ioc {
         Some(p) => p,
         None => {

@@ -104,6 +104,8 @@ pub struct OtReport {
     pub asset_records: u64,
     /// Problems saving the baseline or inventory.
     pub errors: Vec<String>,
+    /// CPU time the stage's thread used.
+    pub cpu: std::time::Duration,
 }
 
 /// Signature ids of baseline deviations (one per kind).
@@ -180,6 +182,7 @@ impl Stage {
             self.flush();
             self.save();
             self.update_gauges();
+            self.report.cpu = crate::pipeline::worker::thread_cpu_time();
             return self.report;
         }
         loop {
@@ -204,6 +207,7 @@ impl Stage {
         self.flush();
         self.save();
         self.update_gauges();
+        self.report.cpu = crate::pipeline::worker::thread_cpu_time();
         self.report
     }
 

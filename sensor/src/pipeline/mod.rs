@@ -166,6 +166,9 @@ impl Summary {
                 w.packets
             );
         }
+        if let Some(ot) = &self.ot {
+            let _ = write!(cpu, "  ot-detect {:.3}s", ot.cpu.as_secs_f64());
+        }
         let _ = writeln!(s, "{cpu}");
         if let Some(kb) = status_kib("VmHWM:") {
             let _ = writeln!(
