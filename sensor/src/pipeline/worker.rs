@@ -1147,19 +1147,17 @@ impl Worker {
             self.events = events;
             self.events.clear();
         }
-        if self.ot.is_some() {
-            if !matches!(flow.app_proto, AppProto::Unknown | AppProto::Failed) {
-                let c = packet_endpoints(&key, &flow, true);
-                self.ot_out.push(crate::detect::ot::OtMsg::Flow(Box::new(
-                    crate::detect::ot::FlowMsg {
-                        ts_ns: flow.last_ns,
-                        flow_id: flow.flow_id,
-                        client: (c.src, c.sport),
-                        server: (c.dst, c.dport),
-                        app_proto: flow.app_proto.as_str(),
-                    },
-                )));
-            }
+        if self.ot.is_some() && !matches!(flow.app_proto, AppProto::Unknown | AppProto::Failed) {
+            let c = packet_endpoints(&key, &flow, true);
+            self.ot_out.push(crate::detect::ot::OtMsg::Flow(Box::new(
+                crate::detect::ot::FlowMsg {
+                    ts_ns: flow.last_ns,
+                    flow_id: flow.flow_id,
+                    client: (c.src, c.sport),
+                    server: (c.dst, c.dport),
+                    app_proto: flow.app_proto.as_str(),
+                },
+            )));
         }
         if let Some(mut p) = flow.dgram.take() {
             let mut events = std::mem::take(&mut self.events);

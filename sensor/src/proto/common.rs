@@ -194,6 +194,37 @@ impl StreamBuf {
     }
 }
 
+/// Append `\xNN` (lower-case hex) for byte `c`: the escape Suricata's
+/// string fields use for bytes that are not text. No `format!`: this runs
+/// per byte of binary payloads.
+#[inline]
+pub fn push_x(out: &mut String, c: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('\\');
+    out.push('x');
+    out.push(char::from(HEX[usize::from(c >> 4)]));
+    out.push(char::from(HEX[usize::from(c & 0xf)]));
+}
+
+/// Bytes as Suricata's `set_string_from_bytes` prints them: the text when
+/// it is UTF-8, else ASCII bytes kept and every other byte as `\xNN`.
+pub fn bytes_text(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => {
+            let mut o = String::with_capacity(b.len() * 4);
+            for &c in b {
+                if c < 0x80 {
+                    o.push(char::from(c));
+                } else {
+                    push_x(&mut o, c);
+                }
+            }
+            std::borrow::Cow::Owned(o)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,35 +295,11 @@ mod tests {
         assert_eq!(out, vec![vec![1, 9]]);
         assert!(!sb.resyncing());
     }
-}
 
-/// Append `\xNN` (lower-case hex) for byte `c`: the escape Suricata's
-/// string fields use for bytes that are not text. No `format!`: this runs
-/// per byte of binary payloads.
-#[inline]
-pub fn push_x(out: &mut String, c: u8) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('\\');
-    out.push('x');
-    out.push(char::from(HEX[usize::from(c >> 4)]));
-    out.push(char::from(HEX[usize::from(c & 0xf)]));
-}
-
-/// Bytes as Suricata's `set_string_from_bytes` prints them: the text when
-/// it is UTF-8, else ASCII bytes kept and every other byte as `\xNN`.
-pub fn bytes_text(b: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(b) {
-        Ok(s) => std::borrow::Cow::Borrowed(s),
-        Err(_) => {
-            let mut o = String::with_capacity(b.len() * 4);
-            for &c in b {
-                if c < 0x80 {
-                    o.push(char::from(c));
-                } else {
-                    push_x(&mut o, c);
-                }
-            }
-            std::borrow::Cow::Owned(o)
-        }
+    #[test]
+    fn bytes_text_escapes_like_suricata() {
+        assert_eq!(bytes_text(b"ab"), "ab");
+        assert!(matches!(bytes_text(b"ab"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(bytes_text(&[0x00, 0x41, 0xff, 0x80]), "\u{0}A\\xff\\x80");
     }
 }
