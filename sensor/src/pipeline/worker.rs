@@ -1127,6 +1127,17 @@ impl Worker {
             self.events = events;
             self.events.clear();
         }
+        // Datagram parsers' last events (unanswered requests) before the
+        // flow's end reaches the detection thread, as for streams above.
+        if let Some(mut p) = flow.dgram.take() {
+            let mut events = std::mem::take(&mut self.events);
+            p.finish(&mut events);
+            for ev in &mut events {
+                self.app_event(&key, &mut flow, &ctx, ev);
+            }
+            events.clear();
+            self.events = events;
+        }
         if let Some(tx) = &self.ot {
             if !matches!(flow.app_proto, AppProto::Unknown | AppProto::Failed) {
                 let c = packet_endpoints(&key, &flow, true);
@@ -1140,15 +1151,6 @@ impl Worker {
                     },
                 )));
             }
-        }
-        if let Some(mut p) = flow.dgram.take() {
-            let mut events = std::mem::take(&mut self.events);
-            p.finish(&mut events);
-            for ev in &mut events {
-                self.app_event(&key, &mut flow, &ctx, ev);
-            }
-            events.clear();
-            self.events = events;
         }
         if !self.cfg.output.types.flow {
             return;
