@@ -709,7 +709,7 @@ impl Worker {
                 flow.tcp_flags[d] |= t.flags;
                 update_tcp_state(flow, t.flags, to_server);
                 if flow.inspect {
-                    self.tcp_app(key, flow, &ctx, t.seq, t.flags, p.payload);
+                    self.tcp_app(key, flow, &ctx, t.seq, t.ack, t.flags, p.payload);
                 }
             }
             L4::Udp if flow.inspect && !p.payload.is_empty() => {
@@ -736,12 +736,14 @@ impl Worker {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn tcp_app(
         &mut self,
         key: &FlowKey,
         flow: &mut Flow,
         ctx: &Ctx,
         seq: u32,
+        ack: u32,
         flags: u8,
         payload: &[u8],
     ) {
@@ -754,13 +756,47 @@ impl Worker {
             })
         });
         let d = if ctx.to_server { 0 } else { 1 };
+        let server_port = if flow.client_is_lo {
+            (key.hi_port, key.lo_port)
+        } else {
+            (key.lo_port, key.hi_port)
+        };
+        // This packet acknowledges the other direction: data buffered there
+        // behind a hole the receiver acknowledged is released now (a request
+        // behind a capture loss reaches its parser before its response).
+        let mut released = false;
+        if flags & TCP_ACK != 0 && af.streams[1 - d].buffered_segments() > 0 {
+            let AppFlow {
+                streams,
+                parser,
+                probe,
+                probe_failed,
+            } = &mut **af;
+            let mut state = ProbeCtx {
+                parser,
+                probe,
+                probe_failed,
+                app_proto: &mut flow.app_proto,
+                events: &mut self.events,
+                to_server: !ctx.to_server,
+                server_port,
+                limit: self.probe_limit,
+                detected: None,
+                cfg: &self.cfg,
+            };
+            streams[1 - d].acked(ack, &mut self.local.stream, &mut |c| state.chunk(c));
+            if let Some(p) = state.detected {
+                bump(&mut self.local.app_flows, p);
+            }
+            released = true;
+        }
         if flags & TCP_SYN != 0 {
             af.streams[d].on_syn(seq);
-            if payload.is_empty() && flags & TCP_FIN == 0 {
-                return;
-            }
         }
         if payload.is_empty() && flags & TCP_FIN == 0 {
+            if released {
+                self.after_app(key, flow, ctx);
+            }
             return;
         }
         // Data seq starts after the SYN's phantom byte.
@@ -768,11 +804,6 @@ impl Worker {
             seq.wrapping_add(1)
         } else {
             seq
-        };
-        let server_port = if flow.client_is_lo {
-            (key.hi_port, key.lo_port)
-        } else {
-            (key.lo_port, key.hi_port)
         };
         let AppFlow {
             streams,
@@ -1456,6 +1487,85 @@ mod tests {
         f.extend_from_slice(&[0x03, 0xe8, 0x07, 0xd0, 0, 12, 0, 0]);
         f.extend_from_slice(b"ping");
         f
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Ethernet frames (pcap frame number, hex) through one worker to the
+    /// end of input; the EVE records.
+    fn eve_of(frames: &[(u64, &str)]) -> Vec<serde_json::Value> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut w = Worker::new(WorkerSetup {
+            id: 0,
+            cfg: Arc::new(Config::default()),
+            ioc: Arc::new(rules::ioc::IocSetBuilder::default().build()),
+            metrics: Metrics::new(),
+            out: tx,
+            max_flows: 1024,
+            clock: Arc::new(AtomicU64::new(0)),
+            bypass: None,
+            ot: None,
+        });
+        let mut b = Batch::new(None, frames.len());
+        for (n, h) in frames {
+            let f = hex(h);
+            b.pkts.push(Pkt {
+                off: b.owned.len(),
+                len: f.len() as u32,
+                ts_ns: 1_000_000_000 + n * 1_000_000,
+                pcap_cnt: *n,
+                link: LinkType::Ethernet,
+                owned: true,
+                reassembled: false,
+                vlan: [0; 2],
+                vlan_count: 0,
+            });
+            b.owned.extend_from_slice(&f);
+        }
+        w.process_batch(&b);
+        w.finish();
+        drop(w);
+        rx.try_iter()
+            .flat_map(|c| {
+                c.bytes
+                    .split(|&b| b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .map(|l| serde_json::from_slice(l).unwrap())
+                    .collect::<Vec<serde_json::Value>>()
+            })
+            .collect()
+    }
+
+    fn of_type<'a>(ev: &'a [serde_json::Value], t: &str) -> Vec<&'a serde_json::Value> {
+        ev.iter().filter(|v| v["event_type"] == t).collect()
+    }
+
+    /// step7_s300_AuthPassword.pcapng, all 6 frames: the client's requests
+    /// of frames 3 and 5 follow bytes the capture lost; the responses
+    /// (frames 4, 6) acknowledge them. The requests used to wait for the
+    /// flow end (pcap_cnt 0), the responses were logged response-only.
+    #[test]
+    fn a_request_behind_a_capture_loss_pairs_with_its_response() {
+        let ev = eve_of(&[
+            (1, "001b1b1ad6e0000c296e5d0108004500004912cb400080065d6886f93ee686f93da3c0660066fceae605004d14df5018fa1d47bb00000300002102f080320700000500000800080001120411440100ff09000401320004"),
+            (2, "000c296e5d01001b1b1ad6e00800450000790c5e00001e0605a686f93da386f93ee60066c066004d14dffceae62650181000bf3a00000300005102f080320700000500000c0034000112081284010100000000ff09003001320004002800010004000100030003000200000000565658016b420000000002000001000000000000000000000000"),
+            (3, "001b1b1ad6e0000c296e5d0108004500004d12cd400080065d6286f93ee686f93da3c0660066fceae62d004d15305018f9cc97c500000300002502f0803207000006000008000c0001120411450100ff090008213a1b1d6e681b1d"),
+            (4, "000c296e5d01001b1b1ad6e00800450000490c6100001e0605d386f93da386f93ee60066c066004d1530fceae652501810002f2f00000300002102f080320700000600000c00040001120812850101000000000a000000"),
+            (5, "001b1b1ad6e0000c296e5d0108004500004912cf400080065d6486f93ee686f93da3c0660066fceae659004d15515018f9ab596200000300002102f080320700000700000800080001120411440100ff09000404240000"),
+            (6, "000c296e5d01001b1b1ad6e00800450000650c6300001e0605b586f93da386f93ee60066c066004d1551fceae67a50181000dfda00000300003d02f080320700000700000c0020000112081284010100000000ff09001c04240000001400015140ff0800000000000000009401290236309557"),
+        ]);
+        let s7 = of_type(&ev, "s7comm");
+        let cnt: Vec<u64> = s7.iter().map(|v| v["pcap_cnt"].as_u64().unwrap()).collect();
+        assert_eq!(cnt, [2, 4, 6], "{s7:#?}");
+        for v in &s7 {
+            assert!(v["s7comm"].get("response_only").is_none(), "{v}");
+        }
+        assert_eq!(s7[1]["s7comm"]["function_name"], "Security");
     }
 
     #[test]

@@ -42,6 +42,13 @@
 //!   already buffered, are discarded and counted in
 //!   [`StreamStats::after_fin`]. The stream is closed once everything up to the
 //!   FIN was delivered (as data or as a gap).
+//! * **Holes the receiver acknowledged.** When the peer acknowledges bytes
+//!   beyond a hole that is followed by buffered data ([`HalfStream::acked`]),
+//!   the receiver got the missing bytes and the capture did not: they will
+//!   not come. The hole is declared a [`Chunk::Gap`] at once and the buffered
+//!   data up to the acknowledged point is delivered, so that a request
+//!   queued behind a capture loss reaches its parser before the response
+//!   that acknowledges it (instead of at flow end).
 //! * **Flush.** When the flow ends, [`HalfStream::flush`] delivers all
 //!   buffered data in order with gaps for the holes, including a final gap up
 //!   to the FIN if its position is known.
@@ -282,6 +289,30 @@ impl HalfStream {
         }
         if self.fin != NO_FIN && self.fin > self.next {
             self.gap_to(self.fin, stats, deliver);
+        }
+    }
+
+    /// The peer acknowledged every byte before sequence number `ack`. Holes
+    /// below that point that are followed by buffered data are declared lost
+    /// and the buffered data up to there is delivered (see the module docs).
+    /// Nothing happens when no data is buffered: an acknowledgement alone
+    /// never declares a gap (the bytes may still arrive, reordered).
+    pub fn acked(&mut self, ack: u32, stats: &mut StreamStats, deliver: &mut dyn FnMut(Chunk<'_>)) {
+        if !self.anchored || self.ooo.is_none() {
+            return;
+        }
+        let expected = self.base.wrapping_add(self.next as u32);
+        let diff = i64::from(ack.wrapping_sub(expected) as i32);
+        if diff <= 0 || diff > MAX_AHEAD as i64 {
+            return;
+        }
+        let ack_off = self.next + diff as u64;
+        while let Some(first) = self.first_buffered() {
+            if first >= ack_off {
+                break;
+            }
+            self.gap_to(first, stats, deliver);
+            self.drain(deliver);
         }
     }
 
@@ -673,6 +704,39 @@ mod tests {
             assert_eq!(h.buffered_bytes(), 0);
         }
         (h, sink, stats)
+    }
+
+    /// step7_s300_AuthPassword.pcapng frames 3-4: the client's request
+    /// follows bytes the capture lost; the server's response acknowledges
+    /// past it. The request must come out then, not at flush.
+    #[test]
+    fn peer_ack_past_a_hole_releases_the_buffered_data() {
+        let def = StreamConfig::default();
+        let (mut h, mut sink, mut stats) =
+            run(&def, Some(99), &[s(100, b"ab"), s(110, b"req")], false);
+        assert_eq!(sink.evs, vec![d(b"ab")]);
+        // Acks that do not pass the hole's end, or go backwards: nothing.
+        for ack in [100, 102, 105, 110, 50] {
+            h.acked(ack, &mut stats, &mut |c| sink.push(c));
+        }
+        assert_eq!(sink.evs, vec![d(b"ab")]);
+        assert_eq!(h.buffered_segments(), 1);
+        // The response acknowledges the request: hole 102..110 is lost.
+        h.acked(113, &mut stats, &mut |c| sink.push(c));
+        assert_eq!(sink.evs, vec![d(b"ab"), Ev::G(8), d(b"req")]);
+        assert_eq!((h.buffered_segments(), h.offset()), (0, 13));
+        assert_eq!((stats.gaps, stats.gap_bytes), (1, 8));
+        // Only holes below the ack: the second one stays.
+        h.segment(120, b"x", false, &def, &mut stats, &mut |c| sink.push(c));
+        h.segment(130, b"y", false, &def, &mut stats, &mut |c| sink.push(c));
+        h.acked(125, &mut stats, &mut |c| sink.push(c));
+        assert_eq!(sink.evs[3..], [Ev::G(7), d(b"x")]);
+        assert_eq!(h.buffered_segments(), 1);
+        // Nothing buffered: an ack alone declares nothing.
+        let mut e = HalfStream::new();
+        e.on_syn(0);
+        e.acked(1000, &mut stats, &mut |c| sink.push(c));
+        assert_eq!(e.offset(), 0);
     }
 
     #[test]
