@@ -765,6 +765,9 @@ impl Worker {
         // behind a hole the receiver acknowledged is released now (a request
         // behind a capture loss reaches its parser before its response).
         let mut released = false;
+        if flags & TCP_ACK != 0 {
+            af.streams[1 - d].note_peer_ack(ack);
+        }
         if flags & TCP_ACK != 0 && af.streams[1 - d].buffered_segments() > 0 {
             let AppFlow {
                 streams,
@@ -1566,6 +1569,30 @@ mod tests {
             assert!(v["s7comm"].get("response_only").is_none(), "{v}");
         }
         assert_eq!(s7[1]["s7comm"]["function_name"], "Security");
+    }
+
+    /// Sample_File_MMS_and_GOOSE.pcap tcp.stream 5 (frames 41-45, 260,
+    /// 261): picked up mid-connection; the client's first payload is a
+    /// 1-byte keep-alive probe (frame 44) re-sending a byte the server
+    /// had acknowledged. It used to anchor the client stream and fail the
+    /// probe, so the flow was app_proto failed and the InformationReport
+    /// of frame 260 was lost.
+    #[test]
+    fn a_keep_alive_does_not_fail_a_mid_stream_mms_flow() {
+        let ev = eve_of(&[
+            (41, "001b2102f79d0002a3013bb80800450000281ed7000040063a6cac10c907ac10006500660441d2cbdcca50327d3950104470c82d0000000000000000"),
+            (42, "0002a3013bb8001b2102f79d0800450000281d6e40008006bbd4ac100065ac10c9070441006650327d39d2cbdccb5010fd200f7c0000000000000000"),
+            (44, "0002a3013bb8001b2102f79d0800450000291d7040008006bbd1ac100065ac10c9070441006650327d38d2cbdccb5010fd200f7c0000000000000000"),
+            (45, "001b2102f79d0002a3013bb80800450000281ed840004006fa6aac10c907ac10006500660441d2cbdccb50327d3950104470c82c0000000000000000"),
+            (260, "001b2102f79d0002a3013bb80800450000bf1edc40004006f9cfac10c907ac10006500660441d2cbdccb50327d39501844708e3d00000300009702f08001000100618189308186020103a08180a37ea07ca1058003525054a0738a20414131514251424246503141424230352f4c4c4e3024627263625f42303630318403065300860201938301008908000000000000029584080400001000800000a2128301018403030000910848808dd5c6a7f00aa213840206408403030000910848808dd5c6a7f00a8402024084020240"),
+            (261, "0002a3013bb8001b2102f79d0800450000281e8c40008006bab6ac100065ac10c9070441006650327d39d2cbdd625010fc890f7c0000000000000000"),
+        ]);
+        let flows = of_type(&ev, "flow");
+        assert_eq!(flows.len(), 1);
+        assert_eq!(flows[0]["app_proto"], "mms", "{:#}", flows[0]);
+        let mms = of_type(&ev, "mms");
+        assert_eq!(mms.len(), 1, "{ev:#?}");
+        assert_eq!(mms[0]["pcap_cnt"], 260);
     }
 
     #[test]
