@@ -98,6 +98,9 @@ pub struct Flow {
     bypassed: bool,
     /// Per-flow state of a datagram (UDP) OT protocol.
     dgram: Option<Box<AppParser>>,
+    /// Ethernet MACs (client, server) of the flow's latest frame, for
+    /// events logged without a packet at hand (flow end).
+    macs: Option<([u8; 6], [u8; 6])>,
 }
 
 /// Plain per-worker counters, folded into [`Metrics`] after each batch.
@@ -173,6 +176,8 @@ mod erased {
 
 pub struct Worker {
     ot: Option<Sender<crate::detect::ot::OtMsg>>,
+    /// Ethernet (source, destination) of the frame being handled.
+    pkt_macs: Option<([u8; 6], [u8; 6])>,
     goose: proto::goose::GooseTracker,
     dcp: proto::profinet_dcp::DcpCounters,
     bypass: Option<Sender<crate::capture::xdp::FlowKey>>,
@@ -223,6 +228,20 @@ struct Ctx {
     ts_ns: u64,
     pcap_cnt: u64,
     to_server: bool,
+    /// Ethernet (source, destination) of the packet at hand; at flow end
+    /// the flow's latest (client, server); `None` for other link types and
+    /// reassembled datagrams.
+    macs: Option<([u8; 6], [u8; 6])>,
+}
+
+/// The (source, destination) MACs of an Ethernet frame.
+fn frame_macs(pkt: &Pkt, frame: &[u8]) -> Option<([u8; 6], [u8; 6])> {
+    if pkt.reassembled || pkt.link != crate::decode::LinkType::Ethernet {
+        return None;
+    }
+    let d: [u8; 6] = frame.get(..6)?.try_into().ok()?;
+    let s: [u8; 6] = frame.get(6..12)?.try_into().ok()?;
+    Some((s, d))
 }
 
 impl Worker {
@@ -244,6 +263,7 @@ impl Worker {
         };
         let probe_limit = s.cfg.app_layer.probe_limit;
         Worker {
+            pkt_macs: None,
             id_label: s.id.to_string(),
             flows: FlowTable::new(s.max_flows),
             ioc: s.ioc,
@@ -441,7 +461,10 @@ impl Worker {
             decode::decode(pkt.link, data)
         };
         match decoded {
-            Ok(Decoded::Ip(p)) => self.packet(pkt, &p, data.len()),
+            Ok(Decoded::Ip(p)) => {
+                self.pkt_macs = frame_macs(pkt, data);
+                self.packet(pkt, &p, data.len())
+            }
             Ok(Decoded::Fragment(_)) => {
                 // The capture thread reassembles fragments; one that reaches
                 // a worker is a fragment inside a reassembled datagram.
@@ -637,6 +660,7 @@ impl Worker {
                 bypass_wanted: false,
                 bypassed: false,
                 dgram: None,
+                macs: None,
             }
         };
         let mut evicted = Vec::new();
@@ -695,10 +719,14 @@ impl Worker {
             }
         }
         flow.last_ns = ts.max(flow.last_ns);
+        if let Some((s, d)) = self.pkt_macs {
+            flow.macs = Some(if to_server { (s, d) } else { (d, s) });
+        }
         let ctx = Ctx {
             ts_ns: ts,
             pcap_cnt: pkt.pcap_cnt,
             to_server,
+            macs: self.pkt_macs,
         };
         if created {
             self.local.flows_created += 1;
@@ -981,10 +1009,19 @@ impl Worker {
                 bump(&mut self.local.ot_ops, (op.proto, op.class.as_str()));
                 if let Some(tx) = &self.ot {
                     let c = packet_endpoints(key, flow, true);
+                    // The packet's MACs as (client, server).
+                    let macs = ctx
+                        .macs
+                        .map(|(s, d)| if ctx.to_server { (s, d) } else { (d, s) });
                     let (src, dst, sport, dport) = if op.response_only {
                         (c.dst, c.src, c.dport, c.sport)
                     } else {
                         (c.src, c.dst, c.sport, c.dport)
+                    };
+                    let (src_mac, dst_mac) = match macs {
+                        Some((cm, sm)) if op.response_only => (Some(sm), Some(cm)),
+                        Some((cm, sm)) => (Some(cm), Some(sm)),
+                        None => (None, None),
                     };
                     let msg = crate::detect::ot::OpMsg {
                         app_proto: op.proto,
@@ -995,8 +1032,8 @@ impl Worker {
                             dst: Some(dst),
                             sport,
                             dport,
-                            src_mac: None,
-                            dst_mac: None,
+                            src_mac,
+                            dst_mac,
                             flow_id: flow.flow_id,
                         },
                         l4: key.proto,
@@ -1120,6 +1157,7 @@ impl Worker {
             ts_ns: flow.last_ns,
             pcap_cnt: 0,
             to_server: true,
+            macs: flow.macs,
         };
         if let Some(mut af) = flow.app.take() {
             let AppFlow {
@@ -1181,6 +1219,7 @@ impl Worker {
                         flow_id: flow.flow_id,
                         client: (c.src, c.sport),
                         server: (c.dst, c.dport),
+                        macs: flow.macs,
                         app_proto: flow.app_proto.as_str(),
                     },
                 )));
@@ -1593,6 +1632,131 @@ mod tests {
         let mms = of_type(&ev, "mms");
         assert_eq!(mms.len(), 1, "{ev:#?}");
         assert_eq!(mms[0]["pcap_cnt"], 260);
+    }
+
+    /// Frames through one worker that sends its OT ops; the ops.
+    fn ops_of(frames: &[(u64, &str)]) -> Vec<crate::detect::ot::OpMsg> {
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let (otx, orx) = crossbeam_channel::unbounded();
+        let mut w = Worker::new(WorkerSetup {
+            id: 0,
+            cfg: Arc::new(Config::default()),
+            ioc: Arc::new(rules::ioc::IocSetBuilder::default().build()),
+            metrics: Metrics::new(),
+            out: tx,
+            max_flows: 1024,
+            clock: Arc::new(AtomicU64::new(0)),
+            bypass: None,
+            ot: Some(otx),
+        });
+        let mut b = Batch::new(None, frames.len());
+        for (n, h) in frames {
+            let f = hex(h);
+            b.pkts.push(Pkt {
+                off: b.owned.len(),
+                len: f.len() as u32,
+                ts_ns: 1_000_000_000 + n * 1_000_000,
+                pcap_cnt: *n,
+                link: LinkType::Ethernet,
+                owned: true,
+                reassembled: false,
+                vlan: [0; 2],
+                vlan_count: 0,
+            });
+            b.owned.extend_from_slice(&f);
+        }
+        w.process_batch(&b);
+        w.finish();
+        drop(w);
+        orx.try_iter()
+            .filter_map(|m| match m {
+                crate::detect::ot::OtMsg::Op(o) => Some(*o),
+                crate::detect::ot::OtMsg::Flow(_) => None,
+            })
+            .collect()
+    }
+
+    /// modbus_test_data_part2.pcap frames 6 (client 192.168.66.235,
+    /// 00:0c:29:6b:2d:28 -> server 166.161.16.230, 00:c0:a8:f2:bf:fb) and 9
+    /// (the server's exception): the OT op carries the packet's MACs as
+    /// (src, dst) of the op, also when the op is logged on the server's
+    /// packet or stands alone as a response; through the OT stage the
+    /// inventory then keys the hosts by MAC with their OUI vendor. Ops
+    /// used to carry no MAC, so IP assets had neither.
+    #[test]
+    fn ot_ops_carry_the_endpoints_macs_to_the_inventory() {
+        const F6: &str = "00c0a8f2bffb000c296b2d28080045000034fd054000800642a3c0a842eba6a110e60a1601f6f1ecdd4e8a75f5be5018faf09d320000000000000006010000000000";
+        const F9: &str = "000c296b2d2800c0a8f2bffb0800450000310f3e00002b06c56ea6a110e6c0a842eb01f60a168a75f5bef1ecdd5a50181000869d0000000000000003018001";
+        const CLIENT: [u8; 6] = [0x00, 0x0c, 0x29, 0x6b, 0x2d, 0x28];
+        const SERVER: [u8; 6] = [0x00, 0xc0, 0xa8, 0xf2, 0xbf, 0xfb];
+        let ops = ops_of(&[(6, F6), (9, F9)]);
+        assert_eq!(ops.len(), 1);
+        assert!(!ops[0].op.response_only);
+        assert_eq!(ops[0].pcap_cnt, 9, "logged on the server's packet");
+        assert_eq!(
+            (ops[0].ctx.src_mac, ops[0].ctx.dst_mac),
+            (Some(CLIENT), Some(SERVER))
+        );
+        // The response alone: src is its sender, the server.
+        let alone = ops_of(&[(9, F9)]);
+        assert_eq!(alone.len(), 1);
+        assert!(alone[0].op.response_only);
+        assert_eq!(
+            (alone[0].ctx.src_mac, alone[0].ctx.dst_mac),
+            (Some(SERVER), Some(CLIENT))
+        );
+        // The request alone, logged at flow end: the flow's MACs.
+        let at_end = ops_of(&[(6, F6)]);
+        assert_eq!(at_end.len(), 1);
+        assert_eq!(at_end[0].pcap_cnt, 0);
+        assert_eq!(
+            (at_end[0].ctx.src_mac, at_end[0].ctx.dst_mac),
+            (Some(CLIENT), Some(SERVER))
+        );
+        // Through the OT stage and its inventory.
+        let (atx, arx) = crossbeam_channel::unbounded();
+        let (mtx, mrx) = crossbeam_channel::unbounded();
+        let stage = crate::detect::ot::spawn(
+            crate::detect::ot::OtSetup {
+                rules: Arc::new(rules::behaviour::RuleSet::empty()),
+                baseline: None,
+                assets: Some((
+                    crate::assets::Inventory::new(crate::assets::InventoryConfig::default()),
+                    None,
+                )),
+                out: atx,
+                metrics: Metrics::new(),
+                alerts: false,
+                ordered: false,
+            },
+            mrx,
+        )
+        .unwrap();
+        for o in ops {
+            mtx.send(crate::detect::ot::OtMsg::Op(Box::new(o))).unwrap();
+        }
+        drop(mtx);
+        stage.join().unwrap();
+        let news: Vec<serde_json::Value> = arx
+            .try_iter()
+            .flat_map(|c| {
+                c.bytes
+                    .split(|&b| b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|v| v["event_type"] == "asset" && v["asset"]["event"] == "new")
+            .map(|v| v["asset"].clone())
+            .collect();
+        let of = |ip: &str| news.iter().find(|a| a["ip"] == ip).cloned();
+        let c = of("192.168.66.235").expect("client asset");
+        assert_eq!(c["asset"], "00:0c:29:6b:2d:28");
+        assert_eq!(c["mac"], "00:0c:29:6b:2d:28");
+        assert_eq!(c["vendor"], "VMware");
+        let s = of("166.161.16.230").expect("server asset");
+        assert_eq!(s["mac"], "00:c0:a8:f2:bf:fb");
+        assert_eq!(news.len(), 2, "no IP-keyed duplicates: {news:?}");
     }
 
     #[test]
