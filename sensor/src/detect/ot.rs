@@ -51,6 +51,8 @@ pub struct FlowMsg {
     pub flow_id: u64,
     pub client: (IpAddr, u16),
     pub server: (IpAddr, u16),
+    /// Ethernet MACs (client, server) of the flow's latest frame.
+    pub macs: Option<([u8; 6], [u8; 6])>,
     pub app_proto: &'static str,
 }
 
@@ -217,12 +219,12 @@ impl Stage {
             OtMsg::Flow(f) => {
                 if let Some((inv, _)) = self.assets.as_mut() {
                     let c = Endpoint {
-                        mac: None,
+                        mac: f.macs.map(|m| MacAddr(m.0)),
                         ip: f.client.0,
                         port: f.client.1,
                     };
                     let s = Endpoint {
-                        mac: None,
+                        mac: f.macs.map(|m| MacAddr(m.1)),
                         ip: f.server.0,
                         port: f.server.1,
                     };
@@ -253,18 +255,21 @@ impl Stage {
         if let Some((inv, _)) = self.assets.as_mut() {
             match (m.ctx.src, m.ctx.dst) {
                 (Some(c), Some(s)) => {
+                    // The packet's MACs travel with the op (Ethernet
+                    // captures): the inventory keys local hosts by MAC.
+                    let (c_mac, s_mac) = (m.ctx.src_mac.map(MacAddr), m.ctx.dst_mac.map(MacAddr));
                     let (client, server) = if m.op.response_only {
-                        ((s, m.ctx.dport), (c, m.ctx.sport))
+                        ((s, m.ctx.dport, s_mac), (c, m.ctx.sport, c_mac))
                     } else {
-                        ((c, m.ctx.sport), (s, m.ctx.dport))
+                        ((c, m.ctx.sport, c_mac), (s, m.ctx.dport, s_mac))
                     };
                     let ce = Endpoint {
-                        mac: None,
+                        mac: client.2,
                         ip: client.0,
                         port: client.1,
                     };
                     let se = Endpoint {
-                        mac: None,
+                        mac: server.2,
                         ip: server.0,
                         port: server.1,
                     };

@@ -98,6 +98,9 @@ pub struct Flow {
     bypassed: bool,
     /// Per-flow state of a datagram (UDP) OT protocol.
     dgram: Option<Box<AppParser>>,
+    /// Ethernet MACs (client, server) of the flow's latest frame, for
+    /// events logged without a packet at hand (flow end).
+    macs: Option<([u8; 6], [u8; 6])>,
 }
 
 /// Plain per-worker counters, folded into [`Metrics`] after each batch.
@@ -177,6 +180,8 @@ pub struct Worker {
     /// after it (one channel operation per batch, not per operation: the
     /// stage's receive wake-ups and spinning cost more than its work).
     ot_out: Vec<crate::detect::ot::OtMsg>,
+    /// Ethernet (source, destination) of the frame being handled.
+    pkt_macs: Option<([u8; 6], [u8; 6])>,
     goose: proto::goose::GooseTracker,
     dcp: proto::profinet_dcp::DcpCounters,
     bypass: Option<Sender<crate::capture::xdp::FlowKey>>,
@@ -227,6 +232,20 @@ struct Ctx {
     ts_ns: u64,
     pcap_cnt: u64,
     to_server: bool,
+    /// Ethernet (source, destination) of the packet at hand; at flow end
+    /// the flow's latest (client, server); `None` for other link types and
+    /// reassembled datagrams.
+    macs: Option<([u8; 6], [u8; 6])>,
+}
+
+/// The (source, destination) MACs of an Ethernet frame.
+fn frame_macs(pkt: &Pkt, frame: &[u8]) -> Option<([u8; 6], [u8; 6])> {
+    if pkt.reassembled || pkt.link != crate::decode::LinkType::Ethernet {
+        return None;
+    }
+    let d: [u8; 6] = frame.get(..6)?.try_into().ok()?;
+    let s: [u8; 6] = frame.get(6..12)?.try_into().ok()?;
+    Some((s, d))
 }
 
 impl Worker {
@@ -248,6 +267,7 @@ impl Worker {
         };
         let probe_limit = s.cfg.app_layer.probe_limit;
         Worker {
+            pkt_macs: None,
             id_label: s.id.to_string(),
             flows: FlowTable::new(s.max_flows),
             ioc: s.ioc,
@@ -459,7 +479,10 @@ impl Worker {
             decode::decode(pkt.link, data)
         };
         match decoded {
-            Ok(Decoded::Ip(p)) => self.packet(pkt, &p, data.len()),
+            Ok(Decoded::Ip(p)) => {
+                self.pkt_macs = frame_macs(pkt, data);
+                self.packet(pkt, &p, data.len())
+            }
             Ok(Decoded::Fragment(_)) => {
                 // The capture thread reassembles fragments; one that reaches
                 // a worker is a fragment inside a reassembled datagram.
@@ -656,6 +679,7 @@ impl Worker {
                 bypass_wanted: false,
                 bypassed: false,
                 dgram: None,
+                macs: None,
             }
         };
         let mut evicted = Vec::new();
@@ -714,10 +738,14 @@ impl Worker {
             }
         }
         flow.last_ns = ts.max(flow.last_ns);
+        if let Some((s, d)) = self.pkt_macs {
+            flow.macs = Some(if to_server { (s, d) } else { (d, s) });
+        }
         let ctx = Ctx {
             ts_ns: ts,
             pcap_cnt: pkt.pcap_cnt,
             to_server,
+            macs: self.pkt_macs,
         };
         if created {
             self.local.flows_created += 1;
@@ -728,7 +756,7 @@ impl Worker {
                 flow.tcp_flags[d] |= t.flags;
                 update_tcp_state(flow, t.flags, to_server);
                 if flow.inspect {
-                    self.tcp_app(key, flow, &ctx, t.seq, t.flags, p.payload);
+                    self.tcp_app(key, flow, &ctx, t.seq, t.ack, t.flags, p.payload);
                 }
             }
             L4::Udp if flow.inspect && !p.payload.is_empty() => {
@@ -755,12 +783,14 @@ impl Worker {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn tcp_app(
         &mut self,
         key: &FlowKey,
         flow: &mut Flow,
         ctx: &Ctx,
         seq: u32,
+        ack: u32,
         flags: u8,
         payload: &[u8],
     ) {
@@ -773,13 +803,50 @@ impl Worker {
             })
         });
         let d = if ctx.to_server { 0 } else { 1 };
+        let server_port = if flow.client_is_lo {
+            (key.hi_port, key.lo_port)
+        } else {
+            (key.lo_port, key.hi_port)
+        };
+        // This packet acknowledges the other direction: data buffered there
+        // behind a hole the receiver acknowledged is released now (a request
+        // behind a capture loss reaches its parser before its response).
+        let mut released = false;
+        if flags & TCP_ACK != 0 {
+            af.streams[1 - d].note_peer_ack(ack);
+        }
+        if flags & TCP_ACK != 0 && af.streams[1 - d].buffered_segments() > 0 {
+            let AppFlow {
+                streams,
+                parser,
+                probe,
+                probe_failed,
+            } = &mut **af;
+            let mut state = ProbeCtx {
+                parser,
+                probe,
+                probe_failed,
+                app_proto: &mut flow.app_proto,
+                events: &mut self.events,
+                to_server: !ctx.to_server,
+                server_port,
+                limit: self.probe_limit,
+                detected: None,
+                cfg: &self.cfg,
+            };
+            streams[1 - d].acked(ack, &mut self.local.stream, &mut |c| state.chunk(c));
+            if let Some(p) = state.detected {
+                bump(&mut self.local.app_flows, p);
+            }
+            released = true;
+        }
         if flags & TCP_SYN != 0 {
             af.streams[d].on_syn(seq);
-            if payload.is_empty() && flags & TCP_FIN == 0 {
-                return;
-            }
         }
         if payload.is_empty() && flags & TCP_FIN == 0 {
+            if released {
+                self.after_app(key, flow, ctx);
+            }
             return;
         }
         // Data seq starts after the SYN's phantom byte.
@@ -787,11 +854,6 @@ impl Worker {
             seq.wrapping_add(1)
         } else {
             seq
-        };
-        let server_port = if flow.client_is_lo {
-            (key.hi_port, key.lo_port)
-        } else {
-            (key.lo_port, key.hi_port)
         };
         let AppFlow {
             streams,
@@ -966,10 +1028,19 @@ impl Worker {
                 bump(&mut self.local.ot_ops, (op.proto, op.class.as_str()));
                 if self.ot.is_some() {
                     let c = packet_endpoints(key, flow, true);
+                    // The packet's MACs as (client, server).
+                    let macs = ctx
+                        .macs
+                        .map(|(s, d)| if ctx.to_server { (s, d) } else { (d, s) });
                     let (src, dst, sport, dport) = if op.response_only {
                         (c.dst, c.src, c.dport, c.sport)
                     } else {
                         (c.src, c.dst, c.sport, c.dport)
+                    };
+                    let (src_mac, dst_mac) = match macs {
+                        Some((cm, sm)) if op.response_only => (Some(sm), Some(cm)),
+                        Some((cm, sm)) => (Some(cm), Some(sm)),
+                        None => (None, None),
                     };
                     let msg = crate::detect::ot::OpMsg {
                         app_proto: op.proto,
@@ -980,8 +1051,8 @@ impl Worker {
                             dst: Some(dst),
                             sport,
                             dport,
-                            src_mac: None,
-                            dst_mac: None,
+                            src_mac,
+                            dst_mac,
                             flow_id: flow.flow_id,
                         },
                         l4: key.proto,
@@ -1106,6 +1177,7 @@ impl Worker {
             ts_ns: flow.last_ns,
             pcap_cnt: 0,
             to_server: true,
+            macs: flow.macs,
         };
         if let Some(mut af) = flow.app.take() {
             let AppFlow {
@@ -1147,18 +1219,8 @@ impl Worker {
             self.events = events;
             self.events.clear();
         }
-        if self.ot.is_some() && !matches!(flow.app_proto, AppProto::Unknown | AppProto::Failed) {
-            let c = packet_endpoints(&key, &flow, true);
-            self.ot_out.push(crate::detect::ot::OtMsg::Flow(Box::new(
-                crate::detect::ot::FlowMsg {
-                    ts_ns: flow.last_ns,
-                    flow_id: flow.flow_id,
-                    client: (c.src, c.sport),
-                    server: (c.dst, c.dport),
-                    app_proto: flow.app_proto.as_str(),
-                },
-            )));
-        }
+        // Datagram parsers' last events (unanswered requests) before the
+        // flow's end reaches the detection thread, as for streams above.
         if let Some(mut p) = flow.dgram.take() {
             let mut events = std::mem::take(&mut self.events);
             p.finish(&mut events);
@@ -1167,6 +1229,19 @@ impl Worker {
             }
             events.clear();
             self.events = events;
+        }
+        if self.ot.is_some() && !matches!(flow.app_proto, AppProto::Unknown | AppProto::Failed) {
+            let c = packet_endpoints(&key, &flow, true);
+            self.ot_out.push(crate::detect::ot::OtMsg::Flow(Box::new(
+                crate::detect::ot::FlowMsg {
+                    ts_ns: flow.last_ns,
+                    flow_id: flow.flow_id,
+                    client: (c.src, c.sport),
+                    server: (c.dst, c.dport),
+                    macs: flow.macs,
+                    app_proto: flow.app_proto.as_str(),
+                },
+            )));
         }
         if !self.cfg.output.types.flow {
             return;
@@ -1472,6 +1547,238 @@ mod tests {
         f.extend_from_slice(&[0x03, 0xe8, 0x07, 0xd0, 0, 12, 0, 0]);
         f.extend_from_slice(b"ping");
         f
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Ethernet frames (pcap frame number, hex) through one worker to the
+    /// end of input; the EVE records.
+    fn eve_of(frames: &[(u64, &str)]) -> Vec<serde_json::Value> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut w = Worker::new(WorkerSetup {
+            id: 0,
+            cfg: Arc::new(Config::default()),
+            ioc: Arc::new(rules::ioc::IocSetBuilder::default().build()),
+            metrics: Metrics::new(),
+            out: tx,
+            max_flows: 1024,
+            clock: Arc::new(AtomicU64::new(0)),
+            bypass: None,
+            ot: None,
+        });
+        let mut b = Batch::new(None, frames.len());
+        for (n, h) in frames {
+            let f = hex(h);
+            b.pkts.push(Pkt {
+                off: b.owned.len(),
+                len: f.len() as u32,
+                ts_ns: 1_000_000_000 + n * 1_000_000,
+                pcap_cnt: *n,
+                link: LinkType::Ethernet,
+                owned: true,
+                reassembled: false,
+                vlan: [0; 2],
+                vlan_count: 0,
+            });
+            b.owned.extend_from_slice(&f);
+        }
+        w.process_batch(&b);
+        w.finish();
+        drop(w);
+        rx.try_iter()
+            .flat_map(|c| {
+                c.bytes
+                    .split(|&b| b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .map(|l| serde_json::from_slice(l).unwrap())
+                    .collect::<Vec<serde_json::Value>>()
+            })
+            .collect()
+    }
+
+    fn of_type<'a>(ev: &'a [serde_json::Value], t: &str) -> Vec<&'a serde_json::Value> {
+        ev.iter().filter(|v| v["event_type"] == t).collect()
+    }
+
+    /// step7_s300_AuthPassword.pcapng, all 6 frames: the client's requests
+    /// of frames 3 and 5 follow bytes the capture lost; the responses
+    /// (frames 4, 6) acknowledge them. The requests used to wait for the
+    /// flow end (pcap_cnt 0), the responses were logged response-only.
+    #[test]
+    fn a_request_behind_a_capture_loss_pairs_with_its_response() {
+        let ev = eve_of(&[
+            (1, "001b1b1ad6e0000c296e5d0108004500004912cb400080065d6886f93ee686f93da3c0660066fceae605004d14df5018fa1d47bb00000300002102f080320700000500000800080001120411440100ff09000401320004"),
+            (2, "000c296e5d01001b1b1ad6e00800450000790c5e00001e0605a686f93da386f93ee60066c066004d14dffceae62650181000bf3a00000300005102f080320700000500000c0034000112081284010100000000ff09003001320004002800010004000100030003000200000000565658016b420000000002000001000000000000000000000000"),
+            (3, "001b1b1ad6e0000c296e5d0108004500004d12cd400080065d6286f93ee686f93da3c0660066fceae62d004d15305018f9cc97c500000300002502f0803207000006000008000c0001120411450100ff090008213a1b1d6e681b1d"),
+            (4, "000c296e5d01001b1b1ad6e00800450000490c6100001e0605d386f93da386f93ee60066c066004d1530fceae652501810002f2f00000300002102f080320700000600000c00040001120812850101000000000a000000"),
+            (5, "001b1b1ad6e0000c296e5d0108004500004912cf400080065d6486f93ee686f93da3c0660066fceae659004d15515018f9ab596200000300002102f080320700000700000800080001120411440100ff09000404240000"),
+            (6, "000c296e5d01001b1b1ad6e00800450000650c6300001e0605b586f93da386f93ee60066c066004d1551fceae67a50181000dfda00000300003d02f080320700000700000c0020000112081284010100000000ff09001c04240000001400015140ff0800000000000000009401290236309557"),
+        ]);
+        let s7 = of_type(&ev, "s7comm");
+        let cnt: Vec<u64> = s7.iter().map(|v| v["pcap_cnt"].as_u64().unwrap()).collect();
+        assert_eq!(cnt, [2, 4, 6], "{s7:#?}");
+        for v in &s7 {
+            assert!(v["s7comm"].get("response_only").is_none(), "{v}");
+        }
+        assert_eq!(s7[1]["s7comm"]["function_name"], "Security");
+    }
+
+    /// Sample_File_MMS_and_GOOSE.pcap tcp.stream 5 (frames 41-45, 260,
+    /// 261): picked up mid-connection; the client's first payload is a
+    /// 1-byte keep-alive probe (frame 44) re-sending a byte the server
+    /// had acknowledged. It used to anchor the client stream and fail the
+    /// probe, so the flow was app_proto failed and the InformationReport
+    /// of frame 260 was lost.
+    #[test]
+    fn a_keep_alive_does_not_fail_a_mid_stream_mms_flow() {
+        let ev = eve_of(&[
+            (41, "001b2102f79d0002a3013bb80800450000281ed7000040063a6cac10c907ac10006500660441d2cbdcca50327d3950104470c82d0000000000000000"),
+            (42, "0002a3013bb8001b2102f79d0800450000281d6e40008006bbd4ac100065ac10c9070441006650327d39d2cbdccb5010fd200f7c0000000000000000"),
+            (44, "0002a3013bb8001b2102f79d0800450000291d7040008006bbd1ac100065ac10c9070441006650327d38d2cbdccb5010fd200f7c0000000000000000"),
+            (45, "001b2102f79d0002a3013bb80800450000281ed840004006fa6aac10c907ac10006500660441d2cbdccb50327d3950104470c82c0000000000000000"),
+            (260, "001b2102f79d0002a3013bb80800450000bf1edc40004006f9cfac10c907ac10006500660441d2cbdccb50327d39501844708e3d00000300009702f08001000100618189308186020103a08180a37ea07ca1058003525054a0738a20414131514251424246503141424230352f4c4c4e3024627263625f42303630318403065300860201938301008908000000000000029584080400001000800000a2128301018403030000910848808dd5c6a7f00aa213840206408403030000910848808dd5c6a7f00a8402024084020240"),
+            (261, "0002a3013bb8001b2102f79d0800450000281e8c40008006bab6ac100065ac10c9070441006650327d39d2cbdd625010fc890f7c0000000000000000"),
+        ]);
+        let flows = of_type(&ev, "flow");
+        assert_eq!(flows.len(), 1);
+        assert_eq!(flows[0]["app_proto"], "mms", "{:#}", flows[0]);
+        let mms = of_type(&ev, "mms");
+        assert_eq!(mms.len(), 1, "{ev:#?}");
+        assert_eq!(mms[0]["pcap_cnt"], 260);
+    }
+
+    /// Frames through one worker that sends its OT ops; the ops.
+    fn ops_of(frames: &[(u64, &str)]) -> Vec<crate::detect::ot::OpMsg> {
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let (otx, orx) = crossbeam_channel::unbounded();
+        let mut w = Worker::new(WorkerSetup {
+            id: 0,
+            cfg: Arc::new(Config::default()),
+            ioc: Arc::new(rules::ioc::IocSetBuilder::default().build()),
+            metrics: Metrics::new(),
+            out: tx,
+            max_flows: 1024,
+            clock: Arc::new(AtomicU64::new(0)),
+            bypass: None,
+            ot: Some(otx),
+        });
+        let mut b = Batch::new(None, frames.len());
+        for (n, h) in frames {
+            let f = hex(h);
+            b.pkts.push(Pkt {
+                off: b.owned.len(),
+                len: f.len() as u32,
+                ts_ns: 1_000_000_000 + n * 1_000_000,
+                pcap_cnt: *n,
+                link: LinkType::Ethernet,
+                owned: true,
+                reassembled: false,
+                vlan: [0; 2],
+                vlan_count: 0,
+            });
+            b.owned.extend_from_slice(&f);
+        }
+        w.process_batch(&b);
+        w.finish();
+        drop(w);
+        orx.try_iter()
+            .flatten()
+            .filter_map(|m| match m {
+                crate::detect::ot::OtMsg::Op(o) => Some(*o),
+                crate::detect::ot::OtMsg::Flow(_) => None,
+            })
+            .collect()
+    }
+
+    /// modbus_test_data_part2.pcap frames 6 (client 192.168.66.235,
+    /// 00:0c:29:6b:2d:28 -> server 166.161.16.230, 00:c0:a8:f2:bf:fb) and 9
+    /// (the server's exception): the OT op carries the packet's MACs as
+    /// (src, dst) of the op, also when the op is logged on the server's
+    /// packet or stands alone as a response; through the OT stage the
+    /// inventory then keys the hosts by MAC with their OUI vendor. Ops
+    /// used to carry no MAC, so IP assets had neither.
+    #[test]
+    fn ot_ops_carry_the_endpoints_macs_to_the_inventory() {
+        const F6: &str = "00c0a8f2bffb000c296b2d28080045000034fd054000800642a3c0a842eba6a110e60a1601f6f1ecdd4e8a75f5be5018faf09d320000000000000006010000000000";
+        const F9: &str = "000c296b2d2800c0a8f2bffb0800450000310f3e00002b06c56ea6a110e6c0a842eb01f60a168a75f5bef1ecdd5a50181000869d0000000000000003018001";
+        const CLIENT: [u8; 6] = [0x00, 0x0c, 0x29, 0x6b, 0x2d, 0x28];
+        const SERVER: [u8; 6] = [0x00, 0xc0, 0xa8, 0xf2, 0xbf, 0xfb];
+        let ops = ops_of(&[(6, F6), (9, F9)]);
+        assert_eq!(ops.len(), 1);
+        assert!(!ops[0].op.response_only);
+        assert_eq!(ops[0].pcap_cnt, 9, "logged on the server's packet");
+        assert_eq!(
+            (ops[0].ctx.src_mac, ops[0].ctx.dst_mac),
+            (Some(CLIENT), Some(SERVER))
+        );
+        // The response alone: src is its sender, the server.
+        let alone = ops_of(&[(9, F9)]);
+        assert_eq!(alone.len(), 1);
+        assert!(alone[0].op.response_only);
+        assert_eq!(
+            (alone[0].ctx.src_mac, alone[0].ctx.dst_mac),
+            (Some(SERVER), Some(CLIENT))
+        );
+        // The request alone, logged at flow end: the flow's MACs.
+        let at_end = ops_of(&[(6, F6)]);
+        assert_eq!(at_end.len(), 1);
+        assert_eq!(at_end[0].pcap_cnt, 0);
+        assert_eq!(
+            (at_end[0].ctx.src_mac, at_end[0].ctx.dst_mac),
+            (Some(CLIENT), Some(SERVER))
+        );
+        // Through the OT stage and its inventory.
+        let (atx, arx) = crossbeam_channel::unbounded();
+        let (mtx, mrx) = crossbeam_channel::unbounded();
+        let stage = crate::detect::ot::spawn(
+            crate::detect::ot::OtSetup {
+                rules: Arc::new(rules::behaviour::RuleSet::empty()),
+                baseline: None,
+                assets: Some((
+                    crate::assets::Inventory::new(crate::assets::InventoryConfig::default()),
+                    None,
+                )),
+                out: atx,
+                metrics: Metrics::new(),
+                alerts: false,
+                ordered: false,
+            },
+            mrx,
+        )
+        .unwrap();
+        mtx.send(
+            ops.into_iter()
+                .map(|o| crate::detect::ot::OtMsg::Op(Box::new(o)))
+                .collect(),
+        )
+        .unwrap();
+        drop(mtx);
+        stage.join().unwrap();
+        let news: Vec<serde_json::Value> = arx
+            .try_iter()
+            .flat_map(|c| {
+                c.bytes
+                    .split(|&b| b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|v| v["event_type"] == "asset" && v["asset"]["event"] == "new")
+            .map(|v| v["asset"].clone())
+            .collect();
+        let of = |ip: &str| news.iter().find(|a| a["ip"] == ip).cloned();
+        let c = of("192.168.66.235").expect("client asset");
+        assert_eq!(c["asset"], "00:0c:29:6b:2d:28");
+        assert_eq!(c["mac"], "00:0c:29:6b:2d:28");
+        assert_eq!(c["vendor"], "VMware");
+        let s = of("166.161.16.230").expect("server asset");
+        assert_eq!(s["mac"], "00:c0:a8:f2:bf:fb");
+        assert_eq!(news.len(), 2, "no IP-keyed duplicates: {news:?}");
     }
 
     #[test]

@@ -352,7 +352,9 @@ impl OtParser {
         match self {
             OtParser::Iso(s) => s.finish(out),
             OtParser::Bacnet(s) => fin!(s, OtEvent::Bacnet),
-            OtParser::ProfinetIoCm(_) => {}
+            // Requests still unanswered: a call to the endpoint port 34964
+            // is usually answered from another port, so on another flow.
+            OtParser::ProfinetIoCm(s) => fin!(s, OtEvent::ProfinetIoCm),
             other => each_stream!(other, s, wrap => {
                 let mut ev = Vec::new();
                 s.finish(&mut ev);

@@ -42,6 +42,13 @@
 //!   already buffered, are discarded and counted in
 //!   [`StreamStats::after_fin`]. The stream is closed once everything up to the
 //!   FIN was delivered (as data or as a gap).
+//! * **Holes the receiver acknowledged.** When the peer acknowledges bytes
+//!   beyond a hole that is followed by buffered data ([`HalfStream::acked`]),
+//!   the receiver got the missing bytes and the capture did not: they will
+//!   not come. The hole is declared a [`Chunk::Gap`] at once and the buffered
+//!   data up to the acknowledged point is delivered, so that a request
+//!   queued behind a capture loss reaches its parser before the response
+//!   that acknowledges it (instead of at flow end).
 //! * **Flush.** When the flow ends, [`HalfStream::flush`] delivers all
 //!   buffered data in order with gaps for the holes, including a final gap up
 //!   to the FIN if its position is known.
@@ -154,9 +161,12 @@ pub struct HalfStream {
     delivered: u64,
     /// Stream offset of the FIN, or `NO_FIN`.
     fin: u64,
-    /// Sequence number of stream offset 0.
+    /// Sequence number of stream offset 0 (not anchored: the peer's latest
+    /// acknowledgement when `peer_ack`).
     base: u32,
     anchored: bool,
+    /// Not anchored yet, and `base` holds what the peer acknowledged.
+    peer_ack: bool,
 }
 
 impl HalfStream {
@@ -169,6 +179,7 @@ impl HalfStream {
             fin: NO_FIN,
             base: 0,
             anchored: false,
+            peer_ack: false,
         }
     }
 
@@ -186,6 +197,19 @@ impl HalfStream {
         if !self.anchored || untouched {
             self.base = isn.wrapping_add(1);
             self.anchored = true;
+            self.peer_ack = false;
+        }
+    }
+
+    /// The peer acknowledged every byte of this direction before sequence
+    /// number `ack`. Until the stream anchors, the latest one is kept: a
+    /// stream picked up mid-stream does not anchor at a segment lying wholly
+    /// before it (a keep-alive probe re-sending one old byte, a
+    /// retransmission), which the receiver already has.
+    pub fn note_peer_ack(&mut self, ack: u32) {
+        if !self.anchored {
+            self.base = ack;
+            self.peer_ack = true;
         }
     }
 
@@ -193,9 +217,11 @@ impl HalfStream {
     /// marks the end of the stream after this payload.
     ///
     /// If the stream is not anchored (flow picked up mid-stream) it anchors at
-    /// `seq`. Newly contiguous data is passed to `deliver` in order;
-    /// out-of-order data is buffered within `cfg`'s bounds (see the module
-    /// docs for the exact policy).
+    /// `seq`, unless the segment lies wholly before what the peer already
+    /// acknowledged ([`HalfStream::note_peer_ack`]): such a segment is
+    /// counted as a retransmission and ignored. Newly contiguous data is
+    /// passed to `deliver` in order; out-of-order data is buffered within
+    /// `cfg`'s bounds (see the module docs for the exact policy).
     pub fn segment(
         &mut self,
         seq: u32,
@@ -207,8 +233,18 @@ impl HalfStream {
     ) {
         stats.segments += 1;
         if !self.anchored {
+            let end = seq.wrapping_add(payload.len() as u32);
+            if self.peer_ack
+                && !fin
+                && !payload.is_empty()
+                && self.base.wrapping_sub(end) as i32 >= 0
+            {
+                stats.retransmissions += 1;
+                return;
+            }
             self.base = seq;
             self.anchored = true;
+            self.peer_ack = false;
         }
         let expected = self.base.wrapping_add(self.next as u32);
         let diff = i64::from(seq.wrapping_sub(expected) as i32);
@@ -282,6 +318,30 @@ impl HalfStream {
         }
         if self.fin != NO_FIN && self.fin > self.next {
             self.gap_to(self.fin, stats, deliver);
+        }
+    }
+
+    /// The peer acknowledged every byte before sequence number `ack`. Holes
+    /// below that point that are followed by buffered data are declared lost
+    /// and the buffered data up to there is delivered (see the module docs).
+    /// Nothing happens when no data is buffered: an acknowledgement alone
+    /// never declares a gap (the bytes may still arrive, reordered).
+    pub fn acked(&mut self, ack: u32, stats: &mut StreamStats, deliver: &mut dyn FnMut(Chunk<'_>)) {
+        if !self.anchored || self.ooo.is_none() {
+            return;
+        }
+        let expected = self.base.wrapping_add(self.next as u32);
+        let diff = i64::from(ack.wrapping_sub(expected) as i32);
+        if diff <= 0 || diff > MAX_AHEAD as i64 {
+            return;
+        }
+        let ack_off = self.next + diff as u64;
+        while let Some(first) = self.first_buffered() {
+            if first >= ack_off {
+                break;
+            }
+            self.gap_to(first, stats, deliver);
+            self.drain(deliver);
         }
     }
 
@@ -673,6 +733,76 @@ mod tests {
             assert_eq!(h.buffered_bytes(), 0);
         }
         (h, sink, stats)
+    }
+
+    /// step7_s300_AuthPassword.pcapng frames 3-4: the client's request
+    /// follows bytes the capture lost; the server's response acknowledges
+    /// past it. The request must come out then, not at flush.
+    #[test]
+    fn peer_ack_past_a_hole_releases_the_buffered_data() {
+        let def = StreamConfig::default();
+        let (mut h, mut sink, mut stats) =
+            run(&def, Some(99), &[s(100, b"ab"), s(110, b"req")], false);
+        assert_eq!(sink.evs, vec![d(b"ab")]);
+        // Acks that do not pass the hole's end, or go backwards: nothing.
+        for ack in [100, 102, 105, 110, 50] {
+            h.acked(ack, &mut stats, &mut |c| sink.push(c));
+        }
+        assert_eq!(sink.evs, vec![d(b"ab")]);
+        assert_eq!(h.buffered_segments(), 1);
+        // The response acknowledges the request: hole 102..110 is lost.
+        h.acked(113, &mut stats, &mut |c| sink.push(c));
+        assert_eq!(sink.evs, vec![d(b"ab"), Ev::G(8), d(b"req")]);
+        assert_eq!((h.buffered_segments(), h.offset()), (0, 13));
+        assert_eq!((stats.gaps, stats.gap_bytes), (1, 8));
+        // Only holes below the ack: the second one stays.
+        h.segment(120, b"x", false, &def, &mut stats, &mut |c| sink.push(c));
+        h.segment(130, b"y", false, &def, &mut stats, &mut |c| sink.push(c));
+        h.acked(125, &mut stats, &mut |c| sink.push(c));
+        assert_eq!(sink.evs[3..], [Ev::G(7), d(b"x")]);
+        assert_eq!(h.buffered_segments(), 1);
+        // Nothing buffered: an ack alone declares nothing.
+        let mut e = HalfStream::new();
+        e.on_syn(0);
+        e.acked(1000, &mut stats, &mut |c| sink.push(c));
+        assert_eq!(e.offset(), 0);
+    }
+
+    /// Sample_File_MMS_and_GOOSE.pcap frames 41-44: picked up mid-stream,
+    /// the server acknowledges the client up to 137, then the client's
+    /// first segment is a keep-alive probe re-sending byte 136. The stream
+    /// used to anchor there and deliver that byte (the probe failed on it).
+    #[test]
+    fn mid_stream_pickup_ignores_a_keep_alive_below_the_peer_ack() {
+        let def = StreamConfig::default();
+        let mut stats = StreamStats::default();
+        let mut sink = Sink::default();
+        let mut h = HalfStream::new();
+        h.note_peer_ack(1_345_486_137);
+        h.segment(1_345_486_136, &[0], false, &def, &mut stats, &mut |c| {
+            sink.push(c)
+        });
+        assert!(sink.evs.is_empty());
+        assert!(!h.is_anchored());
+        assert_eq!(stats.retransmissions, 1);
+        h.segment(1_345_486_137, b"abc", false, &def, &mut stats, &mut |c| {
+            sink.push(c)
+        });
+        assert_eq!(sink.evs, vec![d(b"abc")]);
+        assert_eq!(h.next_seq(), Some(1_345_486_140));
+        // Data beyond the peer's (older) ack anchors where it starts.
+        let mut h = HalfStream::new();
+        h.note_peer_ack(100);
+        h.segment(200, b"x", false, &def, &mut stats, &mut |c| sink.push(c));
+        assert_eq!(h.next_seq(), Some(201));
+        // Acks after anchoring change nothing.
+        h.note_peer_ack(500);
+        assert_eq!(h.next_seq(), Some(201));
+        // A segment straddling the ack anchors at its start.
+        let mut h = HalfStream::new();
+        h.note_peer_ack(100);
+        h.segment(99, b"yz", false, &def, &mut stats, &mut |c| sink.push(c));
+        assert_eq!(h.next_seq(), Some(101));
     }
 
     #[test]

@@ -107,8 +107,11 @@ use parser::{MAX_LENGTH, MBAP_LEN, MIN_LENGTH};
 
 /// Probe the first bytes of a direction: MBAP with protocol id 0, a
 /// length of 2..=254 and a known function code (a named public code,
-/// Schneider's 90, or an exception of those from the server). The
-/// integrator uses it on port 502.
+/// Schneider's 90, or an exception of those from the server), or function
+/// code 0 (never valid, but a scanner's function sweep starts there: the
+/// flow is taken and the PDU logged with `FUNC_CODE`, as any other invalid
+/// function once the flow is Modbus). The integrator uses it on port 502;
+/// [`probe_strict`] (any port) still requires a named function.
 pub fn probe(data: &[u8], to_server: bool) -> Probe {
     if let Some(p) = data.get(2..4) {
         if p != [0, 0] {
@@ -128,7 +131,7 @@ pub fn probe(data: &[u8], to_server: bool) -> Probe {
     if fc & 0x80 != 0 && to_server {
         return Probe::No;
     }
-    if code == 90 || FunctionCode::from_u8(code) != FunctionCode::Unknown {
+    if code == 0 || code == 90 || FunctionCode::from_u8(code) != FunctionCode::Unknown {
         Probe::Yes
     } else {
         Probe::No
@@ -205,6 +208,38 @@ mod tests {
         assert_eq!(probe_strict(&READ_HOLD_REQ[..10]), Probe::NeedMore);
         assert_eq!(probe_strict(&[0, 1, 0, 0, 0, 4, 1, 90, 0, 2]), Probe::No);
         assert_eq!(probe(&[0, 1, 0, 0, 0, 4, 1, 90, 0, 2], true), Probe::Yes);
+    }
+
+    /// modbus_test_data_part2.pcap frames 6 and 9: a function sweep that
+    /// starts at function 0 (never valid). The flow used to be refused by
+    /// the probe, so none of its 141 requests was logged.
+    #[test]
+    fn function_zero_first_pdu_takes_the_flow() {
+        const REQ_FC0: &[u8] = &[0, 0, 0, 0, 0, 6, 1, 0, 0, 0, 0, 0]; // frame 6
+        const RESP_FC0: &[u8] = &[0, 0, 0, 0, 0, 3, 1, 0x80, 1]; // frame 9
+        assert_eq!(probe(REQ_FC0, true), Probe::Yes);
+        assert_eq!(probe(RESP_FC0, false), Probe::Yes);
+        assert_eq!(probe(RESP_FC0, true), Probe::No);
+        // Not on an unknown port: the strict probe wants a named function.
+        assert_eq!(probe_strict(REQ_FC0), Probe::No);
+        // Bad MBAP still refused.
+        assert_eq!(probe(&[0, 0, 0, 1, 0, 6, 1, 0], true), Probe::No);
+        assert_eq!(probe(&[0, 0, 0, 0, 1, 6, 1, 0], true), Probe::No);
+        assert_eq!(
+            crate::proto::ot::probe_stream(REQ_FC0, true, (502, 2582)),
+            (Probe::Yes, crate::proto::AppProto::Modbus)
+        );
+        let ev = run(&[(true, REQ_FC0), (false, RESP_FC0)]);
+        assert_eq!(ev.len(), 1);
+        let v = serde_json::to_value(&ev[0]).expect("v");
+        assert_eq!(v["request"]["function_raw"], 0);
+        assert_eq!(v["request"]["function_code"], "Unknown");
+        assert_eq!(v["request"]["error_flags"], "FUNC_CODE");
+        assert_eq!(v["response"]["exception"]["code"], "IllegalFunction");
+        let op = ev[0].op().expect("op");
+        assert_eq!(op.code, 0);
+        assert_eq!(op.function, "unknown");
+        assert_eq!(op.status, Some(1));
     }
 
     #[test]

@@ -28,7 +28,9 @@
 //!   most 64 pending. Because devices answer from another port, many
 //!   responses arrive on their own flow and are logged response-only;
 //!   the response carries opnum, interface and blocks, so nothing but
-//!   the pairing is lost.
+//!   the pairing is lost. The request stays pending in its own flow and
+//!   is logged request-only when that flow ends (flows are spread over
+//!   workers by their 5-tuple, so the two flows cannot be joined).
 //!
 //! # `Op::function` vocabulary
 //!
@@ -226,6 +228,63 @@ mod tests {
         st.datagram(true, &req, &mut out);
         st.finish(&mut out);
         assert_eq!(out[2].kind, "request");
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// profinet_io_cm_release.pcapng frames 1 and 2: the release request
+    /// goes to 65151 -> 34964, the device answers from 49152 -> 65151, so
+    /// each is alone in its UDP flow. The request used to be dropped at
+    /// the end of its flow (no event at all).
+    #[test]
+    fn request_answered_from_another_port_is_logged_at_flow_end() {
+        use crate::proto::ot::{OtEvent, OtParser};
+        use crate::proto::AppProto;
+        let req = hex(concat!(
+            "0400200000000000dea000006c9711d1827100010003015adea000016c9711d1",
+            "827100a02442df7d13142f9000001000a994d2106890ca5a0000000000000001",
+            "000000040001ffffffff00340000000000001000000000200000100000000000",
+            "000000200114001c010000007c74224e166c4a58bf6b6c25a75870f000010000",
+            "00040000"
+        ));
+        let resp = hex(concat!(
+            "04022800100000000000a0de976cd111827100010003015a0100a0de976cd111",
+            "827100a02442df7d902f141300000010a994d2106890ca5a0200000001000000",
+            "040000000100ffffffff34000000000000000000200000000010000000000000",
+            "200000008114001c010000007c74224e166c4a58bf6b6c25a75870f000010000",
+            "00080000"
+        ));
+        assert!(probe_datagram(&req, 65151, PORT));
+        assert!(probe_datagram(&resp, 49152, 65151));
+        // Flow 1: the request alone.
+        let mut a = OtParser::new(AppProto::ProfinetIoCm).unwrap();
+        let mut out = Vec::new();
+        a.datagram(true, &req, &mut out);
+        assert!(out.is_empty(), "held for its response");
+        a.finish(&mut out);
+        assert_eq!(out.len(), 1, "request logged at flow end");
+        let OtEvent::ProfinetIoCm(e) = &out[0] else {
+            panic!("{:?}", out[0])
+        };
+        assert_eq!(e.kind, "request");
+        assert_eq!(e.sequence_num, 4);
+        let op = e.op().unwrap();
+        assert_eq!((op.function, op.class), ("release", OpClass::Session));
+        assert!(!op.response_only);
+        // Flow 2: the response alone.
+        let mut b = OtParser::new(AppProto::ProfinetIoCm).unwrap();
+        out.clear();
+        b.datagram(true, &resp, &mut out);
+        b.finish(&mut out);
+        assert_eq!(out.len(), 1);
+        let op = out[0].op().unwrap();
+        assert!(op.response_only);
+        assert_eq!(op.function, "release");
     }
 
     #[test]
