@@ -610,8 +610,11 @@ pub struct EnipMessage {
     pub status: u32,
     pub context: u64,
     pub options: u32,
-    /// What EVE logs after the header.
-    pub eve: EvePayload,
+    /// The encapsulation data after the header. What EVE logs of it
+    /// ([`EvePayload`]) is decoded when the record is written, not here:
+    /// building it for every PDU cost more than the rest of the decoding
+    /// when OT records are not written (`[output.types] ot = false`).
+    pub data: Box<[u8]>,
     /// Connected address item's connection id.
     pub connection_id: Option<u32>,
     /// Sequence count of the second item when it is connected data
@@ -639,7 +642,7 @@ impl EnipMessage {
             status: h.status,
             context: h.context,
             options: h.options,
-            eve: eve_payload(h.command, e.data),
+            data: e.data.into(),
             connection_id: None,
             seq: None,
             cip: None,
@@ -734,7 +737,7 @@ impl Serialize for MsgLog<'_> {
             None => m.serialize_entry("status", &format!("unknown-{}", msg.status))?,
         }
         // The header's options are not logged (no place in the schema).
-        match &msg.eve {
+        match &eve_payload(msg.command, &msg.data) {
             EvePayload::RegisterSession(r) => m.serialize_entry("register_session", r)?,
             EvePayload::Cip(Some(c)) => m.serialize_entry(
                 "cip",
