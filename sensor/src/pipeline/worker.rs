@@ -30,6 +30,10 @@ const TCP_ACK: u8 = 0x10;
 
 /// Send the EVE buffer to the writer once it holds this much.
 const EVE_FLUSH_BYTES: usize = 256 * 1024;
+/// OT messages gathered before they go to the OT stage in one hand-off.
+/// Each hand-off may wake the stage's thread (a context switch on both
+/// sides); per packet batch that was 5% of a replay's CPU.
+const OT_FLUSH_MSGS: usize = 512;
 
 /// TCP connection state, coarse: what EVE's `tcp.state` reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,9 +180,9 @@ mod erased {
 
 pub struct Worker {
     ot: Option<Sender<Vec<crate::detect::ot::OtMsg>>>,
-    /// OT messages of the current batch, sent to the OT stage in one go
-    /// after it (one channel operation per batch, not per operation: the
-    /// stage's receive wake-ups and spinning cost more than its work).
+    /// OT messages not yet handed to the OT stage: they go in one channel
+    /// operation per [`OT_FLUSH_MSGS`] messages or per tick (the stage's
+    /// wake-ups and receive spinning cost more than its work).
     ot_out: Vec<crate::detect::ot::OtMsg>,
     /// Ethernet (source, destination) of the frame being handled.
     pkt_macs: Option<([u8; 6], [u8; 6])>,
@@ -322,11 +326,14 @@ impl Worker {
             self.process(p, data);
         }
         self.maybe_sweep();
-        self.flush_ot();
         self.flush_metrics();
-        // A tick means the link is quiet: records go out now rather than
-        // when the buffer fills.
-        if self.eve.len() >= EVE_FLUSH_BYTES || (batch.pkts.is_empty() && batch.tick_ns > 0) {
+        // A tick means the link is quiet (or a second passed): records and
+        // OT operations go out now rather than when enough have gathered.
+        let tick = batch.pkts.is_empty() && batch.tick_ns > 0;
+        if self.ot_out.len() >= OT_FLUSH_MSGS || tick {
+            self.flush_ot();
+        }
+        if self.eve.len() >= EVE_FLUSH_BYTES || tick {
             self.flush_eve();
         }
     }
