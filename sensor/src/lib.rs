@@ -14,3 +14,5 @@ pub mod pipeline;
 pub mod privs;
 pub mod proto;
 pub mod stream;
+#[cfg(test)]
+mod test_util;

@@ -2083,21 +2083,7 @@ mod tests {
         }
     }
 
-    /// Tiny xorshift64 PRNG for the robustness loops.
-    struct XorShift(u64);
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_util::XorShift;
 
     const LINKS: [LinkType; 7] = [
         LinkType::Ethernet,

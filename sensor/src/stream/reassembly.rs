@@ -1381,22 +1381,7 @@ mod tests {
         assert_eq!(stats.gap_bytes, u64::from(u32::MAX) + 5);
     }
 
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_util::XorShift;
 
     #[test]
     fn split_point_property() {

@@ -211,15 +211,7 @@ mod tests {
     use super::*;
     use rules::ot::{Attr, OpClass};
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
+    use crate::test_util::XorShift as Rng;
 
     fn unhex(s: &str) -> Vec<u8> {
         (0..s.len() / 2)

@@ -928,15 +928,7 @@ mod tests {
         assert!(msg.truncated);
     }
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
+    use crate::test_util::XorShift as Rng;
 
     #[test]
     fn random_and_mutated_inputs_never_panic() {

@@ -361,18 +361,7 @@ fn memory_stays_bounded() {
     }
 }
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
+use crate::test_util::XorShift;
 
 #[test]
 fn random_and_mutated_input_never_panics() {

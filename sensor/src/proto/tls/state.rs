@@ -1001,18 +1001,7 @@ mod tests {
 
     // ----- robustness ----------------------------------------------------------
 
-    struct XorShift(u64);
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
+    use crate::test_util::XorShift;
 
     /// Feeds `data` in random chunks with occasional gaps.
     fn feed_randomly(rng: &mut XorShift, st: &mut TlsState, to_server: bool, data: &[u8]) {
