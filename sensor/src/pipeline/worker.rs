@@ -1563,9 +1563,12 @@ mod tests {
             .collect()
     }
 
-    /// Ethernet frames (pcap frame number, hex) through one worker to the
-    /// end of input; the EVE records.
-    fn eve_of(frames: &[(u64, &str)]) -> Vec<serde_json::Value> {
+    /// Ethernet frames (pcap frame number, hex) through one worker (with the
+    /// OT stage's sender `ot`) to the end of input; the EVE chunks.
+    fn run_frames(
+        frames: &[(u64, &str)],
+        ot: Option<Sender<Vec<crate::detect::ot::OtMsg>>>,
+    ) -> crossbeam_channel::Receiver<OutChunk> {
         let (tx, rx) = crossbeam_channel::unbounded();
         let mut w = Worker::new(WorkerSetup {
             id: 0,
@@ -1576,7 +1579,7 @@ mod tests {
             max_flows: 1024,
             clock: Arc::new(AtomicU64::new(0)),
             bypass: None,
-            ot: None,
+            ot,
         });
         let mut b = Batch::new(None, frames.len());
         for (n, h) in frames {
@@ -1597,6 +1600,12 @@ mod tests {
         w.process_batch(&b);
         w.finish();
         drop(w);
+        rx
+    }
+
+    /// The EVE records of `frames` through one worker.
+    fn eve_of(frames: &[(u64, &str)]) -> Vec<serde_json::Value> {
+        let rx = run_frames(frames, None);
         rx.try_iter()
             .flat_map(|c| {
                 c.bytes
@@ -1661,38 +1670,8 @@ mod tests {
 
     /// Frames through one worker that sends its OT ops; the ops.
     fn ops_of(frames: &[(u64, &str)]) -> Vec<crate::detect::ot::OpMsg> {
-        let (tx, _rx) = crossbeam_channel::unbounded();
         let (otx, orx) = crossbeam_channel::unbounded();
-        let mut w = Worker::new(WorkerSetup {
-            id: 0,
-            cfg: Arc::new(Config::default()),
-            ioc: Arc::new(rules::ioc::IocSetBuilder::default().build()),
-            metrics: Metrics::new(),
-            out: tx,
-            max_flows: 1024,
-            clock: Arc::new(AtomicU64::new(0)),
-            bypass: None,
-            ot: Some(otx),
-        });
-        let mut b = Batch::new(None, frames.len());
-        for (n, h) in frames {
-            let f = hex(h);
-            b.pkts.push(Pkt {
-                off: b.owned.len(),
-                len: f.len() as u32,
-                ts_ns: 1_000_000_000 + n * 1_000_000,
-                pcap_cnt: *n,
-                link: LinkType::Ethernet,
-                owned: true,
-                reassembled: false,
-                vlan: [0; 2],
-                vlan_count: 0,
-            });
-            b.owned.extend_from_slice(&f);
-        }
-        w.process_batch(&b);
-        w.finish();
-        drop(w);
+        let _eve = run_frames(frames, Some(otx));
         orx.try_iter()
             .flatten()
             .filter_map(|m| match m {
