@@ -206,6 +206,11 @@ pub fn push_x(out: &mut String, c: u8) {
     out.push(char::from(HEX[usize::from(c & 0xf)]));
 }
 
+/// [`bytes_text`] as an owned string.
+pub fn bytes_string(b: &[u8]) -> String {
+    bytes_text(b).into_owned()
+}
+
 /// Bytes as Suricata's `set_string_from_bytes` prints them: the text when
 /// it is UTF-8, else ASCII bytes kept and every other byte as `\xNN`.
 pub fn bytes_text(b: &[u8]) -> std::borrow::Cow<'_, str> {

@@ -1,5 +1,6 @@
 //! The DNP3 EVE object (Suricata 8 `dnp3` logger layout) and its [`Op`].
 
+use crate::proto::common::bytes_text;
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 
@@ -329,16 +330,10 @@ impl Serialize for ValLog<'_> {
             Val::I(v) => s.serialize_i64(v),
             Val::F(v) if v.is_finite() => s.serialize_f64(v),
             Val::F(_) => s.serialize_none(),
-            Val::Text(b) | Val::CStr(b) => s.serialize_str(&text(b)),
+            Val::Text(b) | Val::CStr(b) => s.serialize_str(&bytes_text(b)),
             Val::Octets(b) => s.serialize_str(&base64(b)),
         }
     }
-}
-
-/// Text as Suricata logs bytes: valid UTF-8 as is, otherwise ASCII kept
-/// and other octets as `\xNN`.
-pub fn text(b: &[u8]) -> std::borrow::Cow<'_, str> {
-    crate::proto::common::bytes_text(b)
 }
 
 /// Standard base64 with padding.
@@ -747,6 +742,6 @@ mod tests {
         assert_eq!(function_name(99), None);
         assert_eq!(base64(b"abcd"), "YWJjZA==");
         assert_eq!(base64(b"abc"), "YWJj");
-        assert_eq!(text(b"a\xffb"), "a\\xffb");
+        assert_eq!(bytes_text(b"a\xffb"), "a\\xffb");
     }
 }

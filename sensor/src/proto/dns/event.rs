@@ -96,11 +96,8 @@ pub fn rcode_name(rcode: u8) -> String {
     s.to_string()
 }
 
-/// Bytes to a JSON string the way Suricata does: valid UTF-8 as is,
-/// otherwise ASCII bytes kept and bytes >= 0x80 written as `\xNN`.
-pub fn bytes_to_string(b: &[u8]) -> String {
-    crate::proto::common::bytes_text(b).into_owned()
-}
+/// Suricata's byte-string rule (see [`crate::proto::common::bytes_text`]).
+pub use crate::proto::common::bytes_string as bytes_to_string;
 
 /// IPv4 dotted quad; IPv6 as eight uncompressed 4-digit hex groups
 /// (Suricata does not apply `::` compression).

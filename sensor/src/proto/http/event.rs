@@ -12,27 +12,8 @@ use serde::Serialize;
 
 use super::parser::{parse_hostport, uri_authority, RequestHead, ResponseHead};
 
-/// Bytes to string: valid UTF-8 as is, otherwise bytes >= 0x80 as `\xNN`
-/// (Suricata's `SCJbSetStringFromBytes` rule).
-pub fn bytes_to_string(b: &[u8]) -> String {
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_string(),
-        Err(_) => {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            let mut out = String::with_capacity(b.len() * 2);
-            for &c in b {
-                if c < 0x80 {
-                    out.push(c as char);
-                } else {
-                    out.push_str("\\x");
-                    out.push(char::from(HEX[usize::from(c >> 4)]));
-                    out.push(char::from(HEX[usize::from(c & 15)]));
-                }
-            }
-            out
-        }
-    }
-}
+/// Suricata's byte-string rule (see [`crate::proto::common::bytes_text`]).
+pub use crate::proto::common::bytes_string as bytes_to_string;
 
 /// One HTTP transaction as logged in EVE.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq, Default)]

@@ -1,6 +1,7 @@
 //! The Modbus event: Suricata 8's EVE `modbus` object (one per
 //! transaction) and the protocol-neutral [`Op`].
 
+use crate::proto::common::bytes_text;
 use rules::ot::{Attr, Op, OpClass};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -146,12 +147,6 @@ impl ModbusMessage {
     }
 }
 
-/// Bytes as Suricata's `set_string_from_bytes` prints them: the text when
-/// it is UTF-8, else ASCII kept and every other byte as `\xNN`.
-pub fn bytes_string(b: &[u8]) -> std::borrow::Cow<'_, str> {
-    crate::proto::common::bytes_text(b)
-}
-
 /// `{"raw":..,"code":"..","data":".."}` objects.
 struct RawCode<'a> {
     raw: u64,
@@ -165,7 +160,7 @@ impl Serialize for RawCode<'_> {
         m.serialize_entry("raw", &self.raw)?;
         m.serialize_entry("code", self.code)?;
         if let Some(d) = self.data {
-            m.serialize_entry("data", &bytes_string(d))?;
+            m.serialize_entry("data", &bytes_text(d))?;
         }
         m.end()
     }
@@ -179,7 +174,7 @@ impl Serialize for ReadData {
                 m.serialize_entry("address", address)?;
                 m.serialize_entry("quantity", quantity)?;
             }
-            ReadData::Response(d) => m.serialize_entry("data", &bytes_string(d))?,
+            ReadData::Response(d) => m.serialize_entry("data", &bytes_text(d))?,
         }
         m.end()
     }
@@ -267,7 +262,7 @@ impl Serialize for MsgLog<'_> {
             // The schema has `mei` in requests only: a response logs the
             // MEI data as its `data` string.
             MsgData::Mei { data, .. } if self.response => {
-                m.serialize_entry("data", &bytes_string(data))?
+                m.serialize_entry("data", &bytes_text(data))?
             }
             MsgData::Mei { mei_type, data } => m.serialize_entry(
                 "mei",
@@ -283,7 +278,7 @@ impl Serialize for MsgLog<'_> {
                 m.serialize_entry("read", read)?;
                 m.serialize_entry("write", write)?;
             }
-            MsgData::Bytes(b) => m.serialize_entry("data", &bytes_string(b))?,
+            MsgData::Bytes(b) => m.serialize_entry("data", &bytes_text(b))?,
             MsgData::Empty => {}
         }
         m.end()
@@ -596,8 +591,8 @@ mod tests {
 
     #[test]
     fn bytes_string_like_suricata() {
-        assert_eq!(bytes_string(b"ab"), "ab");
-        assert_eq!(bytes_string(&[0x00, 0x41, 0xff]), "\u{0}A\\xff");
+        assert_eq!(bytes_text(b"ab"), "ab");
+        assert_eq!(bytes_text(&[0x00, 0x41, 0xff]), "\u{0}A\\xff");
     }
 
     #[test]
