@@ -414,6 +414,7 @@ fn load_input(files: &[PathBuf], limit: usize) -> Result<Input, String> {
                 off: r.offset,
                 len: r.caplen,
                 ts_ns: r.ts_ns,
+                clock_ns: r.ts_ns,
                 pcap_cnt,
                 link: r.link,
                 owned: false,
@@ -527,6 +528,7 @@ fn bench_worker(c: &mut Criterion) {
             clock: Arc::new(AtomicU64::new(0)),
             bypass: None,
             ot: None,
+            ot_ordered: false,
         })
     };
     let run = |mut w: Worker| {

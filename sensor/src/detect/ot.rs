@@ -8,11 +8,14 @@
 //! records to the writer, and keeps the baseline and inventory files up to
 //! date (written atomically every minute and at the end).
 //!
-//! Ordering: ops of one flow arrive in order; ops of different flows on
-//! different workers interleave in arrival order. Windows run on packet
+//! Ordering. Live: ops of one flow arrive in order; ops of different flows
+//! on different workers interleave in arrival order. Windows run on packet
 //! time, so only rules whose outcome depends on the interleaving of two
 //! workers' ops within one batch can differ between runs with several
-//! workers.
+//! workers. Replay: messages are handled in an order that does not depend
+//! on the worker count (see [`OtBatch`]), as soon as every worker's
+//! low-water mark has passed them, so the stage works alongside the
+//! workers and holds only the last second or so of messages.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -39,15 +42,21 @@ pub struct OpMsg {
     pub l4: u8,
     pub app_proto: &'static str,
     pub pcap_cnt: u64,
-    /// Community ID of the flow and the transaction's id (EVE `tx_id`).
-    pub community_id: Option<Box<str>>,
+    /// Where the op goes in replay's order (see [`OtBatch`]).
+    pub order_ns: u64,
+    /// The transaction's id (EVE `tx_id`). The flow's Community ID is
+    /// computed from `ctx` when a record is written: most ops write none,
+    /// and a string per op was a heap allocation freed on another thread.
     pub tx_id: Option<u64>,
 }
 
 /// A flow that ended, for the inventory (who serves what).
 #[derive(Debug)]
 pub struct FlowMsg {
+    /// The flow's last packet time.
     pub ts_ns: u64,
+    /// Where the flow's end goes in replay's order (see [`OtBatch`]).
+    pub order_ns: u64,
     pub flow_id: u64,
     pub client: (IpAddr, u16),
     pub server: (IpAddr, u16),
@@ -56,9 +65,31 @@ pub struct FlowMsg {
     pub app_proto: &'static str,
 }
 
+/// What a worker hands the stage: its messages, and its low-water mark.
+///
+/// Replay's order is (order time, flow id, packet number). The order time
+/// of an op is the capture clock at its packet (the latest timestamp read
+/// so far: the packet's own time unless the capture's timestamps go back);
+/// that of a flow's end, and of ops its parsers give up at the end, is when
+/// the flow ended (its timeout deadline on that clock, or the end of
+/// input). None of it depends on how flows are spread over workers.
+///
+/// `low_water_ns` promises that no message this worker sends later has an
+/// order time below it; the stage handles, in order, every message below
+/// the lowest mark of all workers, and holds the rest.
+#[derive(Debug)]
+pub struct OtBatch {
+    pub worker: usize,
+    pub low_water_ns: u64,
+    pub msgs: Vec<OtMsg>,
+}
+
+// Ops are the bulk of the messages and flows few: ops inline (one
+// allocation per batch, not one per op), flows boxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum OtMsg {
-    Op(Box<OpMsg>),
+    Op(OpMsg),
     Flow(Box<FlowMsg>),
 }
 
@@ -78,22 +109,25 @@ pub struct OtSetup {
     pub metrics: Metrics,
     /// Write alert records.
     pub alerts: bool,
-    /// Replay: hold every message and handle them in packet-time order at
-    /// the end (bounded), so that the records do not depend on how flows
-    /// were spread over workers. Live: handle each as it comes.
+    /// Replay: handle messages in replay's order (see [`OtBatch`]) as the
+    /// workers' low-water marks allow, so that the records do not depend
+    /// on how flows were spread over workers. Live: handle each as it comes.
     pub ordered: bool,
+    /// How many workers send (each reports its own low-water mark).
+    pub workers: usize,
 }
 
 /// Most messages an ordered (replay) stage holds before it handles the
-/// oldest half.
+/// oldest half (a low-water mark held back for long: only a flow past its
+/// deadline that no sweep has reached does that).
 const ORDERED_MAX: usize = 1 << 20;
 
 impl OtMsg {
     /// (packet time, flow id, packet number): the replay order.
     fn order_key(&self) -> (u64, u64, u64) {
         match self {
-            OtMsg::Op(m) => (m.ctx.ts_ns, m.ctx.flow_id, m.pcap_cnt),
-            OtMsg::Flow(f) => (f.ts_ns, f.flow_id, u64::MAX),
+            OtMsg::Op(m) => (m.order_ns, m.ctx.flow_id, m.pcap_cnt),
+            OtMsg::Flow(f) => (f.order_ns, f.flow_id, u64::MAX),
         }
     }
 }
@@ -129,7 +163,7 @@ pub struct OtReport {
 pub const SID_BASELINE: u32 = 9_290_000;
 
 /// Start the stage; it runs until every sender of `rx` is gone.
-pub fn spawn(setup: OtSetup, rx: Receiver<Vec<OtMsg>>) -> std::io::Result<JoinHandle<OtReport>> {
+pub fn spawn(setup: OtSetup, rx: Receiver<OtBatch>) -> std::io::Result<JoinHandle<OtReport>> {
     std::thread::Builder::new()
         .name("ot-detect".into())
         .spawn(move || {
@@ -146,6 +180,7 @@ struct Stage {
     metrics: Metrics,
     alerts_on: bool,
     ordered: bool,
+    workers: usize,
     buf: Vec<u8>,
     records: u64,
     hits: Vec<Hit>,
@@ -164,6 +199,7 @@ impl Stage {
             metrics: s.metrics,
             alerts_on: s.alerts,
             ordered: s.ordered,
+            workers: s.workers,
             buf: Vec::with_capacity(64 * 1024),
             records: 0,
             hits: Vec::new(),
@@ -173,11 +209,44 @@ impl Stage {
         }
     }
 
-    fn run(mut self, rx: Receiver<Vec<OtMsg>>) -> OtReport {
+    /// Handle, in replay's order, every held message ordered below `below`
+    /// (the workers' lowest low-water mark); keep the rest.
+    fn release(&mut self, held: &mut Vec<OtMsg>, below: u64) {
+        let mut go = Vec::new();
+        let mut keep = Vec::with_capacity(held.len());
+        for m in held.drain(..) {
+            if m.order_key().0 < below {
+                go.push(m);
+            } else {
+                keep.push(m);
+            }
+        }
+        *held = keep;
+        sort_held(&mut go);
+        for m in go {
+            self.handle(m);
+            if self.buf.len() > 256 * 1024 {
+                self.flush();
+            }
+        }
+        self.flush();
+    }
+
+    fn run(mut self, rx: Receiver<OtBatch>) -> OtReport {
         if self.ordered {
             let mut held: Vec<OtMsg> = Vec::new();
+            let mut marks = vec![0u64; self.workers.max(1)];
+            let mut released = 0u64;
             for batch in rx.iter() {
-                held.extend(batch);
+                held.extend(batch.msgs);
+                if let Some(m) = marks.get_mut(batch.worker) {
+                    *m = (*m).max(batch.low_water_ns);
+                }
+                let low = marks.iter().copied().min().unwrap_or(0);
+                if low > released && !held.is_empty() {
+                    released = low;
+                    self.release(&mut held, low);
+                }
                 if held.len() >= ORDERED_MAX {
                     sort_held(&mut held);
                     let rest = held.split_off(held.len() / 2);
@@ -205,7 +274,8 @@ impl Stage {
             match rx.recv_timeout(Duration::from_millis(200)) {
                 Ok(batch) => {
                     // This batch and what is queued behind it, then flush.
-                    for m in batch.into_iter().chain(rx.try_iter().flatten()) {
+                    let queued = rx.try_iter().flat_map(|b| b.msgs);
+                    for m in batch.msgs.into_iter().chain(queued) {
                         self.handle(m);
                         if self.buf.len() > 256 * 1024 {
                             self.flush();
@@ -299,7 +369,7 @@ impl Stage {
         }
     }
 
-    fn header<'a>(&self, m: &'a OpMsg, ep: Option<&'a Endpoints>) -> Header<'a> {
+    fn header<'a>(m: &'a OpMsg, ep: Option<&'a Endpoints>, cid: Option<&'a str>) -> Header<'a> {
         Header {
             ts_ns: m.ctx.ts_ns,
             event_type: "alert",
@@ -307,7 +377,7 @@ impl Stage {
             pcap_cnt: (m.pcap_cnt != 0).then_some(m.pcap_cnt),
             ep,
             vlan: &[],
-            community_id: m.community_id.as_deref(),
+            community_id: cid,
             app_proto: Some(m.app_proto),
             tx_id: m.tx_id,
         }
@@ -335,7 +405,10 @@ impl Stage {
             return;
         }
         let ep = Self::endpoints(m);
-        let hdr = self.header(m, ep.as_ref());
+        let cid = ep
+            .as_ref()
+            .map(|e| crate::flow::community_id(e.src, e.dst, e.proto, e.sport, e.dport, None));
+        let hdr = Self::header(m, ep.as_ref(), cid.as_deref());
         let b = &mut self.buf;
         eve::begin_record(b, &hdr);
         eve::member(b, "alert");
@@ -421,7 +494,10 @@ impl Stage {
             return;
         }
         let ep = Self::endpoints(m);
-        let hdr = self.header(m, ep.as_ref());
+        let cid = ep
+            .as_ref()
+            .map(|e| crate::flow::community_id(e.src, e.dst, e.proto, e.sport, e.dport, None));
+        let hdr = Self::header(m, ep.as_ref(), cid.as_deref());
         let b = &mut self.buf;
         eve::begin_record(b, &hdr);
         eve::member(b, "alert");
@@ -680,4 +756,116 @@ pub fn init(
         baseline,
         assets,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    /// A Modbus read from 10.0.0.`c` to 10.0.0.`c + 1`, ordered at `order`.
+    fn read(c: u8, order: u64) -> OtMsg {
+        OtMsg::Op(OpMsg {
+            op: Op::new(
+                "modbus",
+                "read_holding_registers",
+                3,
+                rules::ot::OpClass::Read,
+            ),
+            ctx: Ctx {
+                ts_ns: order,
+                src: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, c))),
+                dst: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, c + 1))),
+                sport: 40_000,
+                dport: 502,
+                src_mac: None,
+                dst_mac: None,
+                flow_id: c as u64,
+            },
+            l4: 6,
+            app_proto: "modbus",
+            pcap_cnt: order,
+            order_ns: order,
+            tx_id: Some(0),
+        })
+    }
+
+    /// Replay's stage handles what both workers' marks allow while they are
+    /// still sending, in order across workers, and the rest at the end: the
+    /// inventory's new-asset records come out by order time.
+    #[test]
+    fn the_ordered_stage_releases_below_the_lowest_mark_as_it_goes() {
+        let (out, records) = crossbeam_channel::unbounded();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let stage = spawn(
+            OtSetup {
+                rules: Arc::new(RuleSet::empty()),
+                baseline: None,
+                assets: Some((
+                    Inventory::new(crate::assets::InventoryConfig::default()),
+                    None,
+                )),
+                out,
+                metrics: Metrics::new(),
+                alerts: false,
+                ordered: true,
+                workers: 2,
+            },
+            rx,
+        )
+        .unwrap();
+        let send = |worker, low_water_ns, msgs| {
+            tx.send(OtBatch {
+                worker,
+                low_water_ns,
+                msgs,
+            })
+            .unwrap()
+        };
+        let new_ips = |wait: bool| -> Vec<String> {
+            let mut ips = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                let chunk = if wait {
+                    records.recv_deadline(deadline).ok()
+                } else {
+                    records.try_recv().ok()
+                };
+                let Some(chunk) = chunk else { break };
+                for l in chunk.bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                    let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+                    if v["asset"]["event"] == "new" {
+                        ips.push(v["asset"]["ip"].as_str().unwrap().to_string());
+                    }
+                }
+                if wait && ips.len() >= 4 {
+                    break;
+                }
+            }
+            ips
+        };
+        // Worker 0 is at 20, worker 1 has sent nothing: nothing may go.
+        send(0, 20, vec![read(1, 10)]);
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            new_ips(false).is_empty(),
+            "released before worker 1 reported"
+        );
+        // Worker 1 at 30: everything below 20 goes, worker 1's op first.
+        send(1, 30, vec![read(3, 5), read(5, 25)]);
+        assert_eq!(
+            new_ips(true),
+            ["10.0.0.3", "10.0.0.4", "10.0.0.1", "10.0.0.2"],
+            "handled below the lowest mark, by order time, before the end"
+        );
+        send(0, u64::MAX, vec![read(7, 22)]);
+        send(1, u64::MAX, vec![]);
+        drop(tx);
+        let report = stage.join().unwrap();
+        assert_eq!(report.ops, 4);
+        assert_eq!(
+            new_ips(false),
+            ["10.0.0.7", "10.0.0.8", "10.0.0.5", "10.0.0.6"]
+        );
+    }
 }

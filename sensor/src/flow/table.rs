@@ -220,6 +220,13 @@ impl<F> FlowTable<F> {
         }
     }
 
+    /// Every live flow with its key.
+    pub fn iter(&self) -> impl Iterator<Item = (&FlowKey, &F)> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.flow.as_ref().map(|f| (&s.key, f)))
+    }
+
     /// End every flow (end of input, shutdown).
     pub fn drain(&mut self, end: &mut dyn FnMut(FlowKey, F)) {
         for i in 0..self.slots.len() {

@@ -16,6 +16,11 @@ pub struct Pkt {
     pub off: usize,
     pub len: u32,
     pub ts_ns: u64,
+    /// The capture clock at this packet: the latest timestamp read so far,
+    /// this packet's included (replay); the packet's own time (live). It
+    /// never goes back, even when a capture's timestamps do, so replay's OT
+    /// stage can order operations by it (see `detect::ot`).
+    pub clock_ns: u64,
     /// 1-based packet number in the input (EVE `pcap_cnt`).
     pub pcap_cnt: u64,
     pub link: LinkType,

@@ -45,6 +45,7 @@ fn live_pkt(cnt: u64, ts_ns: u64, link: LinkType) -> Pkt {
         off: 0,
         len: 0,
         ts_ns,
+        clock_ns: ts_ns,
         pcap_cnt: cnt,
         link,
         owned: true,

@@ -254,6 +254,7 @@ fn start(spec: &RunSpec) -> anyhow::Result<Running> {
                     metrics: spec.metrics.clone(),
                     alerts: spec.cfg.output.types.alert,
                     ordered: spec.ordered_ot,
+                    workers: spec.workers,
                 },
                 rx,
             )
@@ -276,6 +277,7 @@ fn start(spec: &RunSpec) -> anyhow::Result<Running> {
             clock: clock.clone(),
             bypass: Some(bypass_tx.clone()),
             ot: ot_tx.clone(),
+            ot_ordered: spec.ordered_ot,
         });
         let h = std::thread::Builder::new()
             .name(format!("worker-{id}"))
@@ -532,6 +534,7 @@ pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
                 off: rec.offset,
                 len: rec.caplen,
                 ts_ns: rec.ts_ns,
+                clock_ns: max_ts,
                 pcap_cnt,
                 link: rec.link,
                 owned: false,
@@ -631,6 +634,7 @@ mod tests {
             off: 0,
             len: 0,
             ts_ns: n,
+            clock_ns: n,
             pcap_cnt: n,
             link: LinkType::Ethernet,
             owned: false,

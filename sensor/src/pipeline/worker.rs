@@ -75,6 +75,8 @@ pub struct Flow {
     client_is_lo: bool,
     start_ns: u64,
     last_ns: u64,
+    /// The capture clock at the flow's latest packet.
+    last_clock: u64,
     /// [to server, to client].
     pkts: [u64; 2],
     bytes: [u64; 2],
@@ -163,7 +165,11 @@ pub struct WorkerSetup {
     /// one; a send to a closed channel is ignored).
     pub bypass: Option<Sender<crate::capture::xdp::FlowKey>>,
     /// The OT detection stage (behaviour rules, baseline, assets).
-    pub ot: Option<Sender<Vec<crate::detect::ot::OtMsg>>>,
+    pub ot: Option<Sender<crate::detect::ot::OtBatch>>,
+    /// Replay: tell the OT stage how far this worker has got (its low-water
+    /// mark), so the stage can handle messages in order as it goes rather
+    /// than hold them all to the end.
+    pub ot_ordered: bool,
 }
 
 /// Serialise either an event or an anomaly through one code path.
@@ -179,7 +185,19 @@ mod erased {
 }
 
 pub struct Worker {
-    ot: Option<Sender<Vec<crate::detect::ot::OtMsg>>>,
+    ot: Option<Sender<crate::detect::ot::OtBatch>>,
+    id: usize,
+    /// The capture clock at the latest packet ([`Pkt::clock_ns`]).
+    clock_ns: u64,
+    /// Replay: compute and send the low-water mark (see [`WorkerSetup`]).
+    ot_ordered: bool,
+    /// No OT message this worker sends from now on has an order time below
+    /// this (see `detect::ot::OtBatch`).
+    ot_low_water: u64,
+    /// `clock_ns` when `ot_low_water` was last computed, and the mark the
+    /// stage last heard.
+    ot_low_water_at: u64,
+    ot_low_water_sent: u64,
     /// OT messages not yet handed to the OT stage: they go in one channel
     /// operation per [`OT_FLUSH_MSGS`] messages or per tick (the stage's
     /// wake-ups and receive spinning cost more than its work).
@@ -235,6 +253,9 @@ pub fn thread_cpu_time() -> std::time::Duration {
 struct Ctx {
     ts_ns: u64,
     pcap_cnt: u64,
+    /// Where OT messages raised here go in replay's order: the capture
+    /// clock at the packet, or the flow's end time (see `end_order`).
+    order_ns: u64,
     to_server: bool,
     /// Ethernet (source, destination) of the packet at hand; at flow end
     /// the flow's latest (client, server); `None` for other link types and
@@ -294,6 +315,12 @@ impl Worker {
             dcp: proto::profinet_dcp::DcpCounters::default(),
             bypass: s.bypass,
             ot: s.ot,
+            id: s.id,
+            clock_ns: 0,
+            ot_ordered: s.ot_ordered,
+            ot_low_water: 0,
+            ot_low_water_at: 0,
+            ot_low_water_sent: 0,
             ot_out: Vec::new(),
             cfg: s.cfg,
         }
@@ -326,11 +353,15 @@ impl Worker {
             self.process(p, data);
         }
         self.maybe_sweep();
+        self.update_low_water();
         self.flush_metrics();
         // A tick means the link is quiet (or a second passed): records and
         // OT operations go out now rather than when enough have gathered.
         let tick = batch.pkts.is_empty() && batch.tick_ns > 0;
-        if self.ot_out.len() >= OT_FLUSH_MSGS || tick {
+        if self.ot_out.len() >= OT_FLUSH_MSGS
+            || tick
+            || self.ot_low_water >= self.ot_low_water_sent.saturating_add(1_000_000_000)
+        {
             self.flush_ot();
         }
         if self.eve.len() >= EVE_FLUSH_BYTES || tick {
@@ -354,19 +385,69 @@ impl Worker {
                 };
             self.end_flow(k, f, reason);
         }
+        // Nothing more comes from this worker.
+        self.ot_low_water = u64::MAX;
         self.flush_ot();
         self.flush_metrics();
         self.flush_eve();
     }
 
+    /// Hand the gathered OT messages to the stage (with the low-water mark,
+    /// which alone is worth a message when it moved).
     fn flush_ot(&mut self) {
-        if self.ot_out.is_empty() {
+        if self.ot_out.is_empty() && self.ot_low_water <= self.ot_low_water_sent {
             return;
         }
         let msgs = std::mem::replace(&mut self.ot_out, Vec::with_capacity(64));
         if let Some(tx) = &self.ot {
+            self.ot_low_water_sent = self.ot_low_water;
             // Blocks when the stage is behind; fails only once it is gone.
-            let _ = tx.send(msgs);
+            let _ = tx.send(crate::detect::ot::OtBatch {
+                worker: self.id,
+                low_water_ns: self.ot_low_water,
+                msgs,
+            });
+        }
+    }
+
+    /// Replay: recompute the low-water mark once per second of capture
+    /// time. Messages raised while a packet is handled are ordered at the
+    /// packet's clock, which never goes back; those raised when a flow ends
+    /// at its end time (see [`Worker::end_order`]), which for a live flow
+    /// is at least its timeout deadline or the current clock. So the mark
+    /// is the smaller of the clock and every live flow's deadline: flows
+    /// past their deadline that no sweep has reached yet hold it back.
+    fn update_low_water(&mut self) {
+        if !self.ot_ordered || self.ot.is_none() {
+            return;
+        }
+        if self.clock_ns < self.ot_low_water_at.saturating_add(1_000_000_000) {
+            return;
+        }
+        self.ot_low_water_at = self.clock_ns;
+        let t = &self.timeouts;
+        let mut low = self.clock_ns;
+        for (k, f) in self.flows.iter() {
+            low = low.min(deadline(t, f, k.proto));
+        }
+        // Never back: an older mark stays true, a lower one adds nothing.
+        self.ot_low_water = self.ot_low_water.max(low);
+    }
+
+    /// Where the messages raised when `flow` ends go in replay's order: a
+    /// timed-out flow at its deadline, an evicted one now, one still open
+    /// at the end of input at the last packet's time. Each depends only on
+    /// the flow and the capture, not on which worker held the flow or when
+    /// it swept, and each comes after every message the flow raised before.
+    fn end_order(&self, key: &FlowKey, flow: &Flow, reason: EndReason) -> u64 {
+        match reason {
+            EndReason::Timeout => deadline(&self.timeouts, flow, key.proto),
+            EndReason::Evicted => self.clock_ns,
+            EndReason::Shutdown => self
+                .clock
+                .load(Ordering::Acquire)
+                .max(self.clock_ns)
+                .max(flow.last_clock),
         }
     }
 
@@ -480,6 +561,7 @@ impl Worker {
         if pkt.ts_ns > self.now_ns {
             self.now_ns = pkt.ts_ns;
         }
+        self.clock_ns = self.clock_ns.max(pkt.clock_ns);
         let decoded = if pkt.reassembled {
             decode::decode_ip(data, pkt.vlan, pkt.vlan_count)
         } else {
@@ -553,11 +635,10 @@ impl Worker {
                         },
                         l4: 0,
                         pcap_cnt: pkt.pcap_cnt,
-                        community_id: None,
+                        order_ns: self.clock_ns,
                         tx_id: None,
                     };
-                    self.ot_out
-                        .push(crate::detect::ot::OtMsg::Op(Box::new(msg)));
+                    self.ot_out.push(crate::detect::ot::OtMsg::Op(msg));
                 }
             }
             let mut anomaly = None;
@@ -640,6 +721,7 @@ impl Worker {
         let (key, lo_to_hi) = FlowKey::from_packet(p);
         let hash = key.hash();
         let ts = pkt.ts_ns;
+        let clock_ns = self.clock_ns;
         let tcp = match p.l4 {
             L4::Tcp(t) => Some(t),
             _ => None,
@@ -668,6 +750,7 @@ impl Worker {
                 client_is_lo,
                 start_ns: ts,
                 last_ns: ts,
+                last_clock: clock_ns,
                 pkts: [0; 2],
                 bytes: [0; 2],
                 tcp_flags: [0; 2],
@@ -748,9 +831,11 @@ impl Worker {
         if let Some((s, d)) = self.pkt_macs {
             flow.macs = Some(if to_server { (s, d) } else { (d, s) });
         }
+        flow.last_clock = self.clock_ns;
         let ctx = Ctx {
             ts_ns: ts,
             pcap_cnt: pkt.pcap_cnt,
+            order_ns: self.clock_ns,
             to_server,
             macs: self.pkt_macs,
         };
@@ -1064,11 +1149,10 @@ impl Worker {
                         },
                         l4: key.proto,
                         pcap_cnt: ctx.pcap_cnt,
-                        community_id: Some(community(flow, key)),
+                        order_ns: ctx.order_ns,
                         tx_id: Some(tx_id),
                     };
-                    self.ot_out
-                        .push(crate::detect::ot::OtMsg::Op(Box::new(msg)));
+                    self.ot_out.push(crate::detect::ot::OtMsg::Op(msg));
                 }
             }
         }
@@ -1180,9 +1264,11 @@ impl Worker {
             EndReason::Shutdown => 2,
         }] += 1;
         // Flush reassembly and parsers so the last transactions are logged.
+        let order_ns = self.end_order(&key, &flow, reason);
         let ctx = Ctx {
             ts_ns: flow.last_ns,
             pcap_cnt: 0,
+            order_ns,
             to_server: true,
             macs: flow.macs,
         };
@@ -1242,6 +1328,7 @@ impl Worker {
             self.ot_out.push(crate::detect::ot::OtMsg::Flow(Box::new(
                 crate::detect::ot::FlowMsg {
                     ts_ns: flow.last_ns,
+                    order_ns,
                     flow_id: flow.flow_id,
                     client: (c.src, c.sport),
                     server: (c.dst, c.dport),
@@ -1452,6 +1539,14 @@ impl ProbeCtx<'_> {
     }
 }
 
+/// The capture clock past which `f` times out (on the clock, for ordering;
+/// the timeout itself is judged on packet time).
+fn deadline(t: &Timeouts, f: &Flow, proto: u8) -> u64 {
+    f.last_clock
+        .saturating_add(timeout_of(t, f, proto))
+        .saturating_add(1)
+}
+
 fn timeout_of(t: &Timeouts, f: &Flow, proto: u8) -> u64 {
     match proto {
         6 => match f.tcp {
@@ -1567,7 +1662,7 @@ mod tests {
     /// OT stage's sender `ot`) to the end of input; the EVE chunks.
     fn run_frames(
         frames: &[(u64, &str)],
-        ot: Option<Sender<Vec<crate::detect::ot::OtMsg>>>,
+        ot: Option<Sender<crate::detect::ot::OtBatch>>,
     ) -> crossbeam_channel::Receiver<OutChunk> {
         let (tx, rx) = crossbeam_channel::unbounded();
         let mut w = Worker::new(WorkerSetup {
@@ -1580,6 +1675,7 @@ mod tests {
             clock: Arc::new(AtomicU64::new(0)),
             bypass: None,
             ot,
+            ot_ordered: true,
         });
         let mut b = Batch::new(None, frames.len());
         for (n, h) in frames {
@@ -1588,6 +1684,7 @@ mod tests {
                 off: b.owned.len(),
                 len: f.len() as u32,
                 ts_ns: 1_000_000_000 + n * 1_000_000,
+                clock_ns: 1_000_000_000 + n * 1_000_000,
                 pcap_cnt: *n,
                 link: LinkType::Ethernet,
                 owned: true,
@@ -1673,9 +1770,9 @@ mod tests {
         let (otx, orx) = crossbeam_channel::unbounded();
         let _eve = run_frames(frames, Some(otx));
         orx.try_iter()
-            .flatten()
+            .flat_map(|b: crate::detect::ot::OtBatch| b.msgs)
             .filter_map(|m| match m {
-                crate::detect::ot::OtMsg::Op(o) => Some(*o),
+                crate::detect::ot::OtMsg::Op(o) => Some(o),
                 crate::detect::ot::OtMsg::Flow(_) => None,
             })
             .collect()
@@ -1733,15 +1830,16 @@ mod tests {
                 metrics: Metrics::new(),
                 alerts: false,
                 ordered: false,
+                workers: 1,
             },
             mrx,
         )
         .unwrap();
-        mtx.send(
-            ops.into_iter()
-                .map(|o| crate::detect::ot::OtMsg::Op(Box::new(o)))
-                .collect(),
-        )
+        mtx.send(crate::detect::ot::OtBatch {
+            worker: 0,
+            low_water_ns: u64::MAX,
+            msgs: ops.into_iter().map(crate::detect::ot::OtMsg::Op).collect(),
+        })
         .unwrap();
         drop(mtx);
         stage.join().unwrap();
@@ -1767,6 +1865,160 @@ mod tests {
         assert_eq!(news.len(), 2, "no IP-keyed duplicates: {news:?}");
     }
 
+    /// Frames `(ts_ns, link, bytes)` through one worker with the OT stage's
+    /// channel, in batches of 8 as replay would send them (each packet's
+    /// clock the latest time so far); what the worker sent.
+    fn ot_batches_of(
+        cfg: &Arc<Config>,
+        frames: &[(u64, LinkType, Vec<u8>)],
+    ) -> Vec<crate::detect::ot::OtBatch> {
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let (otx, orx) = crossbeam_channel::unbounded();
+        let clock = Arc::new(AtomicU64::new(0));
+        let mut w = Worker::new(WorkerSetup {
+            id: 0,
+            cfg: cfg.clone(),
+            ioc: Arc::new(rules::ioc::IocSetBuilder::default().build()),
+            metrics: Metrics::new(),
+            out: tx,
+            max_flows: 4096,
+            clock: clock.clone(),
+            bypass: None,
+            ot: Some(otx),
+            ot_ordered: true,
+        });
+        let mut max_ts = 0;
+        for (i, chunk) in frames.chunks(8).enumerate() {
+            let mut b = Batch::new(None, chunk.len());
+            for (j, (ts, link, f)) in chunk.iter().enumerate() {
+                max_ts = max_ts.max(*ts);
+                b.pkts.push(Pkt {
+                    off: b.owned.len(),
+                    len: f.len() as u32,
+                    ts_ns: *ts,
+                    clock_ns: max_ts,
+                    pcap_cnt: (i * 8 + j) as u64 + 1,
+                    link: *link,
+                    owned: true,
+                    reassembled: false,
+                    vlan: [0; 2],
+                    vlan_count: 0,
+                });
+                b.owned.extend_from_slice(f);
+            }
+            w.process_batch(&b);
+        }
+        clock.store(max_ts, Ordering::Release);
+        w.finish();
+        orx.try_iter().collect()
+    }
+
+    /// Checks that no message of a later batch is ordered below an earlier
+    /// batch's low-water mark, and that the mark moved before the end; the
+    /// number of messages.
+    fn check_low_water(name: &str, batches: &[crate::detect::ot::OtBatch]) -> usize {
+        let order = |m: &crate::detect::ot::OtMsg| match m {
+            crate::detect::ot::OtMsg::Op(o) => o.order_ns,
+            crate::detect::ot::OtMsg::Flow(f) => f.order_ns,
+        };
+        let mut moving = 0;
+        let mut mark = 0;
+        for b in batches {
+            for m in &b.msgs {
+                assert!(
+                    order(m) >= mark,
+                    "{name}: a message ordered at {} came after the mark {mark}: {m:?}",
+                    order(m)
+                );
+            }
+            assert!(b.low_water_ns >= mark, "{name}: the mark went back");
+            mark = b.low_water_ns;
+            if mark != 0 && mark != u64::MAX {
+                moving += 1;
+            }
+        }
+        assert!(moving > 0, "{name}: the mark never moved before the end");
+        assert_eq!(batches.last().map(|b| b.low_water_ns), Some(u64::MAX));
+        batches.iter().map(|b| b.msgs.len()).sum()
+    }
+
+    /// Replay's low-water mark is a promise: no OT message a worker sends
+    /// after a batch is ordered below that batch's mark. Checked on the
+    /// committed OT captures with one-second flow timeouts (so flows end by
+    /// timeout mid-capture, lazily and in sweeps), and on 600 BACnet flows
+    /// that all time out at once while another keeps the clock going: a
+    /// sweep ends at most 256 of them per 100 ms, so the mark must wait for
+    /// the ones it has not reached yet.
+    #[test]
+    fn low_water_marks_bound_every_later_ot_message() {
+        let mut cfg = Config::default();
+        for t in [
+            &mut cfg.flow.tcp_new_timeout,
+            &mut cfg.flow.tcp_established_timeout,
+            &mut cfg.flow.tcp_closed_timeout,
+            &mut cfg.flow.udp_new_timeout,
+            &mut cfg.flow.udp_established_timeout,
+            &mut cfg.flow.other_timeout,
+        ] {
+            *t = 1;
+        }
+        let cfg = Arc::new(cfg);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/captures");
+        for name in [
+            "ot-modbus-writes.pcap",
+            "ot-dnp3.pcap",
+            "ot-enip-attack.pcap",
+            "ot-iec104-attack.pcap",
+            "ot-goose.pcap",
+        ] {
+            let file = crate::capture::file::CaptureFile::open(&dir.join(name)).unwrap();
+            let frames: Vec<_> = file
+                .records()
+                .map(|r| {
+                    let r = r.unwrap();
+                    let d = &file.map()[r.offset..r.offset + r.caplen as usize];
+                    (r.ts_ns, r.link, d.to_vec())
+                })
+                .collect();
+            let n = check_low_water(name, &ot_batches_of(&cfg, &frames));
+            assert!(n > 0, "{name}: no OT messages");
+        }
+        // BACnet Who-Is from 600 source ports at t = 1 s, then one flow
+        // every 50 ms for 5 s.
+        let who_is = |sport: u16| {
+            let mut f = udp_frame();
+            f[34..36].copy_from_slice(&sport.to_be_bytes());
+            f[36..38].copy_from_slice(&47808u16.to_be_bytes());
+            f.truncate(42);
+            f.extend_from_slice(&[
+                0x81, 0x0b, 0x00, 0x0c, 0x01, 0x20, 0xff, 0xff, 0x00, 0xff, 0x10, 0x08,
+            ]);
+            let ip_len = (f.len() - 14) as u16;
+            f[16..18].copy_from_slice(&ip_len.to_be_bytes());
+            f[38..40].copy_from_slice(&(ip_len - 20).to_be_bytes());
+            f
+        };
+        let mut frames = Vec::new();
+        for i in 0..600u16 {
+            frames.push((1_000_000_000, LinkType::Ethernet, who_is(40_000 + i)));
+        }
+        for i in 0..100u64 {
+            frames.push((
+                1_000_000_000 + i * 50_000_000,
+                LinkType::Ethernet,
+                who_is(39_999),
+            ));
+        }
+        let batches = ot_batches_of(&cfg, &frames);
+        let flows = batches
+            .iter()
+            .flat_map(|b| &b.msgs)
+            .filter(|m| matches!(m, crate::detect::ot::OtMsg::Flow(_)))
+            .count();
+        assert_eq!(flows, 601, "every BACnet flow ends once");
+        check_low_water("600 BACnet flows", &batches);
+    }
+
     #[test]
     fn a_clock_tick_ages_flows_on_a_quiet_link() {
         let metrics = Metrics::new();
@@ -1781,6 +2033,7 @@ mod tests {
             clock: Arc::new(AtomicU64::new(0)),
             bypass: None,
             ot: None,
+            ot_ordered: false,
         });
         let frame = udp_frame();
         let mut b = Batch::new(None, 1);
@@ -1789,6 +2042,7 @@ mod tests {
             off: 0,
             len: frame.len() as u32,
             ts_ns: 1_000_000_000,
+            clock_ns: 1_000_000_000,
             pcap_cnt: 1,
             link: LinkType::Ethernet,
             owned: true,
