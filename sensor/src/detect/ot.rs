@@ -132,21 +132,6 @@ impl OtMsg {
     }
 }
 
-/// Sort held messages into replay order. Stable (messages of one flow keep
-/// their order): the arrival index is the last key. The keys are gathered
-/// once into a flat array and sorted there, rather than read through each
-/// message's box at every comparison.
-fn sort_held(held: &mut Vec<OtMsg>) {
-    let mut keyed: Vec<((u64, u64, u64), usize)> = held
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.order_key(), i))
-        .collect();
-    keyed.sort_unstable();
-    let mut slots: Vec<Option<OtMsg>> = held.drain(..).map(Some).collect();
-    held.extend(keyed.iter().filter_map(|&(_, i)| slots[i].take()));
-}
-
 /// What the stage did.
 #[derive(Debug, Default)]
 pub struct OtReport {
@@ -210,26 +195,30 @@ impl Stage {
     }
 
     /// Handle, in replay's order, every held message ordered below `below`
-    /// (the workers' lowest low-water mark); keep the rest.
+    /// (the workers' lowest low-water mark; `u64::MAX`: all), and drop them; keep the rest
+    /// in arrival order. The messages are handled where they lie: only the
+    /// keys are sorted, with the arrival index last (messages of one flow
+    /// keep their order), and only the kept ones move.
     fn release(&mut self, held: &mut Vec<OtMsg>, below: u64) {
-        let mut go = Vec::new();
-        let mut keep = Vec::with_capacity(held.len());
-        for m in held.drain(..) {
-            if m.order_key().0 < below {
-                go.push(m);
-            } else {
-                keep.push(m);
-            }
-        }
-        *held = keep;
-        sort_held(&mut go);
-        for m in go {
-            self.handle(m);
+        let mut keyed: Vec<((u64, u64, u64), usize)> = held
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.order_key(), i))
+            .filter(|(k, _)| k.0 < below || below == u64::MAX)
+            .collect();
+        keyed.sort_unstable();
+        for &(_, i) in &keyed {
+            self.handle(&held[i]);
             if self.buf.len() > 256 * 1024 {
                 self.flush();
             }
         }
         self.flush();
+        if below == u64::MAX {
+            held.clear();
+        } else {
+            held.retain(|m| m.order_key().0 >= below);
+        }
     }
 
     fn run(mut self, rx: Receiver<OtBatch>) -> OtReport {
@@ -248,23 +237,14 @@ impl Stage {
                     self.release(&mut held, low);
                 }
                 if held.len() >= ORDERED_MAX {
-                    sort_held(&mut held);
-                    let rest = held.split_off(held.len() / 2);
-                    for m in held.drain(..) {
-                        self.handle(m);
-                    }
-                    self.flush();
-                    held = rest;
+                    // The oldest half or so (at least the oldest time).
+                    let mut times: Vec<u64> = held.iter().map(|m| m.order_key().0).collect();
+                    let (_, &mut mid, _) = times.select_nth_unstable(held.len() / 2);
+                    let below = mid.max(times.iter().copied().min().unwrap_or(0).saturating_add(1));
+                    self.release(&mut held, below);
                 }
             }
-            sort_held(&mut held);
-            for m in held {
-                self.handle(m);
-                if self.buf.len() > 256 * 1024 {
-                    self.flush();
-                }
-            }
-            self.flush();
+            self.release(&mut held, u64::MAX);
             self.save();
             self.update_gauges();
             self.report.cpu = crate::pipeline::worker::thread_cpu_time();
@@ -276,7 +256,7 @@ impl Stage {
                     // This batch and what is queued behind it, then flush.
                     let queued = rx.try_iter().flat_map(|b| b.msgs);
                     for m in batch.msgs.into_iter().chain(queued) {
-                        self.handle(m);
+                        self.handle(&m);
                         if self.buf.len() > 256 * 1024 {
                             self.flush();
                         }
@@ -297,9 +277,9 @@ impl Stage {
         self.report
     }
 
-    fn handle(&mut self, m: OtMsg) {
+    fn handle(&mut self, m: &OtMsg) {
         match m {
-            OtMsg::Op(m) => self.op(&m),
+            OtMsg::Op(m) => self.op(m),
             OtMsg::Flow(f) => {
                 if let Some((inv, _)) = self.assets.as_mut() {
                     let c = Endpoint {
