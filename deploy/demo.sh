@@ -11,7 +11,7 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 need_apt=()
-for pkg in gcc clang libbpf-dev libpcap-dev; do
+for pkg in gcc make clang libbpf-dev libpcap-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

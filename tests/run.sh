@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/sensor-target}"
 export CARGO_TERM_COLOR=never
 
 need_apt=()
-for pkg in clang libbpf-dev libpcap-dev tcpdump tcpreplay tshark; do
+for pkg in make clang libbpf-dev libpcap-dev tcpdump tcpreplay tshark; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
