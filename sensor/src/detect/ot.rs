@@ -115,12 +115,15 @@ pub struct OtSetup {
     pub ordered: bool,
     /// How many workers send (each reports its own low-water mark).
     pub workers: usize,
+    /// Replay: most messages held before the oldest half is handled even
+    /// though a mark holds it back ([`ORDERED_MAX`] outside tests).
+    pub max_held: usize,
 }
 
 /// Most messages an ordered (replay) stage holds before it handles the
 /// oldest half (a low-water mark held back for long: only a flow past its
 /// deadline that no sweep has reached does that).
-const ORDERED_MAX: usize = 1 << 20;
+pub const ORDERED_MAX: usize = 1 << 20;
 
 impl OtMsg {
     /// (packet time, flow id, packet number): the replay order.
@@ -166,6 +169,7 @@ struct Stage {
     alerts_on: bool,
     ordered: bool,
     workers: usize,
+    max_held: usize,
     buf: Vec<u8>,
     records: u64,
     hits: Vec<Hit>,
@@ -185,6 +189,7 @@ impl Stage {
             alerts_on: s.alerts,
             ordered: s.ordered,
             workers: s.workers,
+            max_held: s.max_held,
             buf: Vec::with_capacity(64 * 1024),
             records: 0,
             hits: Vec::new(),
@@ -236,7 +241,7 @@ impl Stage {
                     released = low;
                     self.release(&mut held, low);
                 }
-                if held.len() >= ORDERED_MAX {
+                if held.len() >= self.max_held.max(2) {
                     // The oldest half or so (at least the oldest time).
                     let mut times: Vec<u64> = held.iter().map(|m| m.order_key().0).collect();
                     let (_, &mut mid, _) = times.select_nth_unstable(held.len() / 2);
@@ -770,11 +775,12 @@ mod tests {
         })
     }
 
-    /// Replay's stage handles what both workers' marks allow while they are
-    /// still sending, in order across workers, and the rest at the end: the
-    /// inventory's new-asset records come out by order time.
-    #[test]
-    fn the_ordered_stage_releases_below_the_lowest_mark_as_it_goes() {
+    /// A replay stage with an inventory and no rules: its input, its
+    /// records, its thread.
+    fn ordered_stage(
+        workers: usize,
+        max_held: usize,
+    ) -> (Sender<OtBatch>, Receiver<OutChunk>, JoinHandle<OtReport>) {
         let (out, records) = crossbeam_channel::unbounded();
         let (tx, rx) = crossbeam_channel::unbounded();
         let stage = spawn(
@@ -789,63 +795,95 @@ mod tests {
                 metrics: Metrics::new(),
                 alerts: false,
                 ordered: true,
-                workers: 2,
+                workers,
+                max_held,
             },
             rx,
         )
         .unwrap();
-        let send = |worker, low_water_ns, msgs| {
-            tx.send(OtBatch {
-                worker,
-                low_water_ns,
-                msgs,
-            })
-            .unwrap()
-        };
-        let new_ips = |wait: bool| -> Vec<String> {
-            let mut ips = Vec::new();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            loop {
-                let chunk = if wait {
-                    records.recv_deadline(deadline).ok()
-                } else {
-                    records.try_recv().ok()
-                };
-                let Some(chunk) = chunk else { break };
-                for l in chunk.bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                    let v: serde_json::Value = serde_json::from_slice(l).unwrap();
-                    if v["asset"]["event"] == "new" {
-                        ips.push(v["asset"]["ip"].as_str().unwrap().to_string());
-                    }
-                }
-                if wait && ips.len() >= 4 {
-                    break;
+        (tx, records, stage)
+    }
+
+    /// The IPs of new-asset records written so far; with `want > 0`, wait
+    /// (at most 5 s) until there are that many.
+    fn new_ips(records: &Receiver<OutChunk>, want: usize) -> Vec<String> {
+        let mut ips = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while want == 0 || ips.len() < want {
+            let chunk = if want > 0 {
+                records.recv_deadline(deadline).ok()
+            } else {
+                records.try_recv().ok()
+            };
+            let Some(chunk) = chunk else { break };
+            for l in chunk.bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+                if v["asset"]["event"] == "new" {
+                    ips.push(v["asset"]["ip"].as_str().unwrap().to_string());
                 }
             }
-            ips
-        };
+        }
+        ips
+    }
+
+    fn batch(worker: usize, low_water_ns: u64, msgs: Vec<OtMsg>) -> OtBatch {
+        OtBatch {
+            worker,
+            low_water_ns,
+            msgs,
+        }
+    }
+
+    /// Replay's stage handles what both workers' marks allow while they are
+    /// still sending, in order across workers, and the rest at the end: the
+    /// inventory's new-asset records come out by order time.
+    #[test]
+    fn the_ordered_stage_releases_below_the_lowest_mark_as_it_goes() {
+        let (tx, records, stage) = ordered_stage(2, ORDERED_MAX);
         // Worker 0 is at 20, worker 1 has sent nothing: nothing may go.
-        send(0, 20, vec![read(1, 10)]);
+        tx.send(batch(0, 20, vec![read(1, 10)])).unwrap();
         std::thread::sleep(Duration::from_millis(100));
         assert!(
-            new_ips(false).is_empty(),
+            new_ips(&records, 0).is_empty(),
             "released before worker 1 reported"
         );
         // Worker 1 at 30: everything below 20 goes, worker 1's op first.
-        send(1, 30, vec![read(3, 5), read(5, 25)]);
+        tx.send(batch(1, 30, vec![read(3, 5), read(5, 25)]))
+            .unwrap();
         assert_eq!(
-            new_ips(true),
+            new_ips(&records, 4),
             ["10.0.0.3", "10.0.0.4", "10.0.0.1", "10.0.0.2"],
             "handled below the lowest mark, by order time, before the end"
         );
-        send(0, u64::MAX, vec![read(7, 22)]);
-        send(1, u64::MAX, vec![]);
+        tx.send(batch(0, u64::MAX, vec![read(7, 22)])).unwrap();
+        tx.send(batch(1, u64::MAX, vec![])).unwrap();
         drop(tx);
         let report = stage.join().unwrap();
         assert_eq!(report.ops, 4);
         assert_eq!(
-            new_ips(false),
+            new_ips(&records, 0),
             ["10.0.0.7", "10.0.0.8", "10.0.0.5", "10.0.0.6"]
         );
+    }
+
+    /// A mark that never moves (a worker silent to the end) does not let
+    /// the held messages grow without bound: past `max_held` the oldest
+    /// half is handled, in order.
+    #[test]
+    fn a_stuck_mark_still_bounds_what_the_stage_holds() {
+        let (tx, records, stage) = ordered_stage(2, 8);
+        // Worker 1 never reports; worker 0 sends 20 ops, newest first.
+        for i in 0..20u8 {
+            tx.send(batch(0, 1000, vec![read(2 * (20 - i), 100 - u64::from(i))]))
+                .unwrap();
+        }
+        let early = new_ips(&records, 8);
+        assert_eq!(early.len(), 8, "nothing handled before the end: {early:?}");
+        // The oldest of the first eight held (ordered 100 down to 93) came
+        // first: ordered 93, from 10.0.0.26.
+        assert_eq!(early[..2], ["10.0.0.26", "10.0.0.27"]);
+        drop(tx);
+        assert_eq!(stage.join().unwrap().ops, 20);
+        assert_eq!(early.len() + new_ips(&records, 0).len(), 40);
     }
 }

@@ -255,6 +255,7 @@ fn start(spec: &RunSpec) -> anyhow::Result<Running> {
                     alerts: spec.cfg.output.types.alert,
                     ordered: spec.ordered_ot,
                     workers: spec.workers,
+                    max_held: crate::detect::ot::ORDERED_MAX,
                 },
                 rx,
             )

@@ -1831,6 +1831,7 @@ mod tests {
                 alerts: false,
                 ordered: false,
                 workers: 1,
+                max_held: crate::detect::ot::ORDERED_MAX,
             },
             mrx,
         )
