@@ -407,8 +407,14 @@ fn bench_ot_cost(pcap: &Path, runs: usize, workers: &[usize]) -> Result<()> {
         for (i, (name, _)) in configs.iter().enumerate() {
             let mw = median(&mut wall[i]);
             let mc = median(&mut cpu[i]);
+            // The target's measure: throughput lost against the spine's.
+            let cost = if i == 0 {
+                String::new()
+            } else {
+                format!(", throughput cost {:.0}%", 100.0 * (1.0 - base_wall / mw))
+            };
             println!(
-                "workers={w} {name}: median wall {mw:.2}s ({:.0} pkt/s, x{:.2} of the spine's time), \
+                "workers={w} {name}: median wall {mw:.2}s ({:.0} pkt/s, x{:.2} of the spine's time{cost}), \
                  median CPU {mc:.2}s (x{:.2})",
                 pkts / mw,
                 mw / base_wall,
