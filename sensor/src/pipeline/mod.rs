@@ -384,13 +384,23 @@ impl Dispatcher {
         }
     }
 
-    /// Tell every worker the capture clock (an empty batch; never waits, a
-    /// full ring simply skips this tick).
+    /// Tell every worker the capture clock: its pending packets first, then
+    /// an empty batch with the clock. Live capture never waits (a full ring
+    /// simply skips this tick); replay does, so that an idle worker's
+    /// low-water mark still moves (see `detect::ot::OtBatch`).
     fn tick(&mut self, now_ns: u64) {
-        for ring in &self.rings {
+        for w in 0..self.rings.len() {
+            self.flush(w);
             let mut b = Batch::new(None, 0);
             b.tick_ns = now_ns;
-            let _ = ring.try_send(b);
+            match self.mode {
+                HandOff::Wait => {
+                    let _ = self.rings[w].send(b);
+                }
+                HandOff::Drop => {
+                    let _ = self.rings[w].try_send(b);
+                }
+            }
         }
     }
 }
@@ -513,6 +523,10 @@ pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
     let mut done_bytes = 0u64;
     let mut max_ts = 0u64;
     let mut classify = Classifier::new(&spec, n);
+    // Once per second of capture time every worker hears the clock, so the
+    // OT stage's low-water marks move even for a worker no flow reaches.
+    let ticks = run.ot.is_some() && spec.ordered_ot;
+    let mut last_tick = 0u64;
     for file in &opened {
         disp.set_shared(Some(file.map().clone()));
         let map = file.map().clone();
@@ -529,6 +543,10 @@ pub fn replay(spec: RunSpec, files: &[PathBuf]) -> anyhow::Result<Summary> {
             pcap_cnt += 1;
             summary.packets += 1;
             max_ts = max_ts.max(rec.ts_ns);
+            if ticks && max_ts >= last_tick.saturating_add(1_000_000_000) {
+                last_tick = max_ts;
+                disp.tick(max_ts);
+            }
             summary.bytes += rec.caplen as u64;
             let data = &map[rec.offset..rec.offset + rec.caplen as usize];
             let pkt = Pkt {

@@ -344,9 +344,14 @@ impl Worker {
 
     pub fn process_batch(&mut self, batch: &Batch) {
         self.read_at = batch.read_at;
-        // Live capture's clock: flows age even when no packet arrives.
+        // Live capture's clock: flows age even when no packet arrives. In
+        // replay it is the capture clock, which every later packet's clock
+        // reaches (the low-water mark may move up to it).
         if batch.tick_ns > self.now_ns {
             self.now_ns = batch.tick_ns;
+        }
+        if self.ot_ordered {
+            self.clock_ns = self.clock_ns.max(batch.tick_ns);
         }
         for p in &batch.pkts {
             let data = batch.data(p);
@@ -2018,6 +2023,37 @@ mod tests {
             .count();
         assert_eq!(flows, 601, "every BACnet flow ends once");
         check_low_water("600 BACnet flows", &batches);
+    }
+
+    /// Replay: a worker no flow reaches still moves its low-water mark when
+    /// the reader's clock tick comes (else it would hold the OT stage back
+    /// to the end of input).
+    #[test]
+    fn an_idle_worker_moves_its_mark_on_clock_ticks() {
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let (otx, orx) = crossbeam_channel::unbounded();
+        let mut w = Worker::new(WorkerSetup {
+            id: 1,
+            cfg: Arc::new(Config::default()),
+            ioc: Arc::new(rules::ioc::IocSetBuilder::default().build()),
+            metrics: Metrics::new(),
+            out: tx,
+            max_flows: 1024,
+            clock: Arc::new(AtomicU64::new(0)),
+            bypass: None,
+            ot: Some(otx),
+            ot_ordered: true,
+        });
+        for t in [5, 6, 8] {
+            let mut b = Batch::new(None, 0);
+            b.tick_ns = t * 1_000_000_000;
+            w.process_batch(&b);
+        }
+        let marks: Vec<(usize, u64)> = orx.try_iter().map(|b| (b.worker, b.low_water_ns)).collect();
+        assert_eq!(
+            marks,
+            [(1, 5_000_000_000), (1, 6_000_000_000), (1, 8_000_000_000)]
+        );
     }
 
     #[test]
