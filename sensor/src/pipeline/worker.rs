@@ -891,6 +891,7 @@ impl Worker {
         flags: u8,
         payload: &[u8],
     ) {
+        let server_port = server_ports(key, flow);
         let af = flow.app.get_or_insert_with(|| {
             Box::new(AppFlow {
                 streams: [HalfStream::new(), HalfStream::new()],
@@ -900,11 +901,6 @@ impl Worker {
             })
         });
         let d = if ctx.to_server { 0 } else { 1 };
-        let server_port = if flow.client_is_lo {
-            (key.hi_port, key.lo_port)
-        } else {
-            (key.lo_port, key.hi_port)
-        };
         // This packet acknowledges the other direction: data buffered there
         // behind a hole the receiver acknowledged is released now (a request
         // behind a capture loss reaches its parser before its response).
@@ -913,28 +909,13 @@ impl Worker {
             af.streams[1 - d].note_peer_ack(ack);
         }
         if flags & TCP_ACK != 0 && af.streams[1 - d].buffered_segments() > 0 {
-            let AppFlow {
-                streams,
-                parser,
-                probe,
-                probe_failed,
-            } = &mut **af;
-            let mut state = ProbeCtx {
-                parser,
-                probe,
-                probe_failed,
-                app_proto: &mut flow.app_proto,
-                events: &mut self.events,
-                to_server: !ctx.to_server,
+            self.drive_stream(
+                af,
+                &mut flow.app_proto,
+                1 - d,
                 server_port,
-                limit: self.probe_limit,
-                detected: None,
-                cfg: &self.cfg,
-            };
-            streams[1 - d].acked(ack, &mut self.local.stream, &mut |c| state.chunk(c));
-            if let Some(p) = state.detected {
-                bump(&mut self.local.app_flows, p);
-            }
+                |s, _, st, f| s.acked(ack, st, f),
+            );
             released = true;
         }
         if flags & TCP_SYN != 0 {
@@ -952,46 +933,27 @@ impl Worker {
         } else {
             seq
         };
-        let AppFlow {
-            streams,
-            parser,
-            probe,
-            probe_failed,
-        } = &mut **af;
-        let mut state = ProbeCtx {
-            parser,
-            probe,
-            probe_failed,
-            app_proto: &mut flow.app_proto,
-            events: &mut self.events,
-            to_server: ctx.to_server,
-            server_port,
-            limit: self.probe_limit,
-            detected: None,
-            cfg: &self.cfg,
-        };
-        streams[d].segment(
-            seq,
-            payload,
-            flags & TCP_FIN != 0,
-            &self.stream_cfg,
-            &mut self.local.stream,
-            &mut |c| state.chunk(c),
-        );
-        if let Some(p) = state.detected {
-            bump(&mut self.local.app_flows, p);
-        }
+        let fin = flags & TCP_FIN != 0;
+        self.drive_stream(af, &mut flow.app_proto, d, server_port, |s, cfg, st, f| {
+            s.segment(seq, payload, fin, cfg, st, f)
+        });
         self.after_app(key, flow, ctx);
     }
 
-    /// Account app-layer events and decide whether to keep inspecting.
-    fn after_app(&mut self, key: &FlowKey, flow: &mut Flow, ctx: &Ctx) {
+    /// Account every event gathered in `self.events`, and empty it (its
+    /// capacity stays for the next packet).
+    fn drain_events(&mut self, key: &FlowKey, flow: &mut Flow, ctx: &Ctx) {
         let mut events = std::mem::take(&mut self.events);
         for ev in &mut events {
             self.app_event(key, flow, ctx, ev);
         }
+        events.clear();
         self.events = events;
-        self.events.clear();
+    }
+
+    /// Account app-layer events and decide whether to keep inspecting.
+    fn after_app(&mut self, key: &FlowKey, flow: &mut Flow, ctx: &Ctx) {
+        self.drain_events(key, flow, ctx);
         if let Some(p) = flow
             .app
             .as_ref()
@@ -1037,12 +999,7 @@ impl Worker {
                 if let Some(p) = af.parser.as_mut() {
                     p.finish(&mut self.events);
                 }
-                let mut events = std::mem::take(&mut self.events);
-                for ev in &mut events {
-                    self.app_event(key, flow, ctx, ev);
-                }
-                self.events = events;
-                self.events.clear();
+                self.drain_events(key, flow, ctx);
             }
         }
     }
@@ -1082,13 +1039,8 @@ impl Worker {
             let parser = flow
                 .dgram
                 .get_or_insert_with(|| Box::new(AppParser::new(p)));
-            let mut events = std::mem::take(&mut self.events);
-            parser.datagram(ctx.to_server, payload, &mut events);
-            for ev in &mut events {
-                self.app_event(key, flow, ctx, ev);
-            }
-            events.clear();
-            self.events = events;
+            parser.datagram(ctx.to_server, payload, &mut self.events);
+            self.drain_events(key, flow, ctx);
             return;
         }
         if flow.app_proto == AppProto::Dns {
@@ -1262,6 +1214,46 @@ impl Worker {
         self.eve_records += 1;
     }
 
+    /// Run direction `d` of a flow's stream (`drive`: a segment, an ACK or
+    /// the final flush) with its in-order chunks going to probing and the
+    /// parser; count a protocol detected on the way.
+    fn drive_stream(
+        &mut self,
+        af: &mut AppFlow,
+        app_proto: &mut AppProto,
+        d: usize,
+        server_port: (u16, u16),
+        drive: impl FnOnce(&mut HalfStream, &StreamConfig, &mut StreamStats, &mut dyn FnMut(Chunk<'_>)),
+    ) {
+        let AppFlow {
+            streams,
+            parser,
+            probe,
+            probe_failed,
+        } = af;
+        let mut state = ProbeCtx {
+            parser,
+            probe,
+            probe_failed,
+            app_proto,
+            events: &mut self.events,
+            to_server: d == 0,
+            server_port,
+            limit: self.probe_limit,
+            detected: None,
+            cfg: &self.cfg,
+        };
+        drive(
+            &mut streams[d],
+            &self.stream_cfg,
+            &mut self.local.stream,
+            &mut |c| state.chunk(c),
+        );
+        if let Some(p) = state.detected {
+            bump(&mut self.local.app_flows, p);
+        }
+    }
+
     fn end_flow(&mut self, key: FlowKey, mut flow: Flow, reason: EndReason) {
         self.local.flows_ended[match reason {
             EndReason::Timeout => 0,
@@ -1278,55 +1270,26 @@ impl Worker {
             macs: flow.macs,
         };
         if let Some(mut af) = flow.app.take() {
-            let AppFlow {
-                streams,
-                parser,
-                probe,
-                probe_failed,
-            } = &mut *af;
-            let server_port = if flow.client_is_lo {
-                (key.hi_port, key.lo_port)
-            } else {
-                (key.lo_port, key.hi_port)
-            };
-            for (d, s) in streams.iter_mut().enumerate() {
-                let mut state = ProbeCtx {
-                    parser,
-                    probe,
-                    probe_failed,
-                    app_proto: &mut flow.app_proto,
-                    events: &mut self.events,
-                    to_server: d == 0,
+            let server_port = server_ports(&key, &flow);
+            for d in 0..2 {
+                self.drive_stream(
+                    &mut af,
+                    &mut flow.app_proto,
+                    d,
                     server_port,
-                    limit: self.probe_limit,
-                    detected: None,
-                    cfg: &self.cfg,
-                };
-                s.flush(&mut self.local.stream, &mut |c| state.chunk(c));
-                if let Some(p) = state.detected {
-                    bump(&mut self.local.app_flows, p);
-                }
+                    |s, _, st, f| s.flush(st, f),
+                );
             }
-            if let Some(p) = parser.as_mut() {
+            if let Some(p) = af.parser.as_mut() {
                 p.finish(&mut self.events);
             }
-            let mut events = std::mem::take(&mut self.events);
-            for ev in &mut events {
-                self.app_event(&key, &mut flow, &ctx, ev);
-            }
-            self.events = events;
-            self.events.clear();
+            self.drain_events(&key, &mut flow, &ctx);
         }
         // Datagram parsers' last events (unanswered requests) before the
         // flow's end reaches the detection thread, as for streams above.
         if let Some(mut p) = flow.dgram.take() {
-            let mut events = std::mem::take(&mut self.events);
-            p.finish(&mut events);
-            for ev in &mut events {
-                self.app_event(&key, &mut flow, &ctx, ev);
-            }
-            events.clear();
-            self.events = events;
+            p.finish(&mut self.events);
+            self.drain_events(&key, &mut flow, &ctx);
         }
         if self.ot.is_some() && !matches!(flow.app_proto, AppProto::Unknown | AppProto::Failed) {
             let c = packet_endpoints(&key, &flow, true);
@@ -1544,6 +1507,15 @@ impl ProbeCtx<'_> {
     }
 }
 
+/// A flow's (server, client) ports.
+fn server_ports(key: &FlowKey, flow: &Flow) -> (u16, u16) {
+    if flow.client_is_lo {
+        (key.hi_port, key.lo_port)
+    } else {
+        (key.lo_port, key.hi_port)
+    }
+}
+
 /// The capture clock past which `f` times out (on the clock, for ordering;
 /// the timeout itself is judged on packet time).
 fn deadline(t: &Timeouts, f: &Flow, proto: u8) -> u64 {
@@ -1663,25 +1635,43 @@ mod tests {
             .collect()
     }
 
+    /// A worker `id` with `cfg`, sending OT batches to `ot` (as replay
+    /// does: with low-water marks); its EVE chunks and its end-of-input
+    /// clock.
+    fn test_worker(
+        id: usize,
+        cfg: Arc<Config>,
+        metrics: Metrics,
+        ot: Option<Sender<crate::detect::ot::OtBatch>>,
+    ) -> (
+        Worker,
+        crossbeam_channel::Receiver<OutChunk>,
+        Arc<AtomicU64>,
+    ) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let clock = Arc::new(AtomicU64::new(0));
+        let w = Worker::new(WorkerSetup {
+            id,
+            cfg,
+            ioc: Arc::new(rules::ioc::IocSetBuilder::default().build()),
+            metrics,
+            out: tx,
+            max_flows: 4096,
+            clock: clock.clone(),
+            bypass: None,
+            ot_ordered: ot.is_some(),
+            ot,
+        });
+        (w, rx, clock)
+    }
+
     /// Ethernet frames (pcap frame number, hex) through one worker (with the
     /// OT stage's sender `ot`) to the end of input; the EVE chunks.
     fn run_frames(
         frames: &[(u64, &str)],
         ot: Option<Sender<crate::detect::ot::OtBatch>>,
     ) -> crossbeam_channel::Receiver<OutChunk> {
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let mut w = Worker::new(WorkerSetup {
-            id: 0,
-            cfg: Arc::new(Config::default()),
-            ioc: Arc::new(rules::ioc::IocSetBuilder::default().build()),
-            metrics: Metrics::new(),
-            out: tx,
-            max_flows: 1024,
-            clock: Arc::new(AtomicU64::new(0)),
-            bypass: None,
-            ot,
-            ot_ordered: true,
-        });
+        let (mut w, rx, _) = test_worker(0, Arc::new(Config::default()), Metrics::new(), ot);
         let mut b = Batch::new(None, frames.len());
         for (n, h) in frames {
             let f = hex(h);
@@ -1878,21 +1868,8 @@ mod tests {
         cfg: &Arc<Config>,
         frames: &[(u64, LinkType, Vec<u8>)],
     ) -> Vec<crate::detect::ot::OtBatch> {
-        let (tx, _rx) = crossbeam_channel::unbounded();
         let (otx, orx) = crossbeam_channel::unbounded();
-        let clock = Arc::new(AtomicU64::new(0));
-        let mut w = Worker::new(WorkerSetup {
-            id: 0,
-            cfg: cfg.clone(),
-            ioc: Arc::new(rules::ioc::IocSetBuilder::default().build()),
-            metrics: Metrics::new(),
-            out: tx,
-            max_flows: 4096,
-            clock: clock.clone(),
-            bypass: None,
-            ot: Some(otx),
-            ot_ordered: true,
-        });
+        let (mut w, _rx, clock) = test_worker(0, cfg.clone(), Metrics::new(), Some(otx));
         let mut max_ts = 0;
         for (i, chunk) in frames.chunks(8).enumerate() {
             let mut b = Batch::new(None, chunk.len());
@@ -2030,20 +2007,9 @@ mod tests {
     /// to the end of input).
     #[test]
     fn an_idle_worker_moves_its_mark_on_clock_ticks() {
-        let (tx, _rx) = crossbeam_channel::unbounded();
         let (otx, orx) = crossbeam_channel::unbounded();
-        let mut w = Worker::new(WorkerSetup {
-            id: 1,
-            cfg: Arc::new(Config::default()),
-            ioc: Arc::new(rules::ioc::IocSetBuilder::default().build()),
-            metrics: Metrics::new(),
-            out: tx,
-            max_flows: 1024,
-            clock: Arc::new(AtomicU64::new(0)),
-            bypass: None,
-            ot: Some(otx),
-            ot_ordered: true,
-        });
+        let (mut w, _rx, _) =
+            test_worker(1, Arc::new(Config::default()), Metrics::new(), Some(otx));
         for t in [5, 6, 8] {
             let mut b = Batch::new(None, 0);
             b.tick_ns = t * 1_000_000_000;
@@ -2059,19 +2025,7 @@ mod tests {
     #[test]
     fn a_clock_tick_ages_flows_on_a_quiet_link() {
         let metrics = Metrics::new();
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let mut w = Worker::new(WorkerSetup {
-            id: 0,
-            cfg: Arc::new(Config::default()),
-            ioc: Arc::new(rules::ioc::IocSetBuilder::default().build()),
-            metrics: metrics.clone(),
-            out: tx,
-            max_flows: 1024,
-            clock: Arc::new(AtomicU64::new(0)),
-            bypass: None,
-            ot: None,
-            ot_ordered: false,
-        });
+        let (mut w, rx, _) = test_worker(0, Arc::new(Config::default()), metrics.clone(), None);
         let frame = udp_frame();
         let mut b = Batch::new(None, 1);
         b.owned.extend_from_slice(&frame);
